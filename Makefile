@@ -1,0 +1,62 @@
+# One entry point for people and CI. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONPATH := $(CURDIR)/lambdas:$(CURDIR)
+CDK := node_modules/.bin/cdk
+CDK_FLAGS := --no-notices --no-version-reporting
+
+.PHONY: help install synth lint typecheck unit test deploy destroy schemas bench-imports clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-lambda.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(CDK): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed $(CDK) ## Virtual environment, Python packages and the CDK CLI (local)
+
+synth: install ## Synthesize the CloudFormation template (no AWS credentials needed)
+	$(CDK) synth $(CDK_FLAGS) --quiet
+	@echo "Template: cdk.out/$$(cd cdk.out && ls *.template.json | head -1)"
+
+lint: install ## ruff (lint and format check)
+	ruff check .
+	ruff format --check .
+
+typecheck: install ## mypy
+	mypy lambdas infra app.py
+
+unit: install ## pytest only
+	pytest -q
+
+test: lint typecheck synth ## Lint, type check, synth + cfn-lint, all tests
+	cfn-lint cdk.out/*.template.json
+	pytest -q
+
+deploy: install ## Deploy to the account and region of your AWS credentials
+	$(CDK) deploy $(CDK_FLAGS) --require-approval broadening
+
+destroy: install ## Delete the stack (retained buckets stay unless ntm:removalPolicy=destroy)
+	$(CDK) destroy $(CDK_FLAGS)
+
+schemas: install ## Regenerate the JSON Schemas from the pydantic models
+	python -m ntm_tuning.schemas schemas
+
+bench-imports: install ## Cold import time of every Lambda handler module
+	python benchmarks/handler_imports.py
+
+clean: ## Remove build outputs (keeps the virtual environment)
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

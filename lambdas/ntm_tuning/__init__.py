@@ -1,0 +1,1 @@
+"""Tuning SageMaker's Neural Topic Model: request contract, job builder and handlers."""

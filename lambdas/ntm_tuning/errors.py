@@ -1,0 +1,37 @@
+"""Errors the workflow tells apart: a rejected request is handled, not failed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule, named so a user can fix the request without reading code."""
+
+    field: str
+    rule: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class RequestRejected(Exception):
+    """The request cannot be run as it is; no tuning job was started."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = violations
+        super().__init__("; ".join(f"{v.field}: {v.message}" for v in violations))
+
+
+def reject(field: str, rule: str, message: str) -> RequestRejected:
+    return RequestRejected([Violation(field=field, rule=rule, message=message)])
+
+
+class SageMakerThrottled(Exception):
+    """SageMaker asked us to slow down; the state machine retries with back-off."""
+
+
+class EventPublishFailed(Exception):
+    """EventBridge did not accept an event; the state machine retries."""

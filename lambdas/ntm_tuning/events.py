@@ -1,0 +1,197 @@
+"""The contracts of what the pipeline consumes and publishes on EventBridge.
+
+``Delivery`` is what a trigger hands the state machine; the ``*Detail`` models are the
+``detail`` of each event on the results bus. Consumers rely on these shapes: the committed
+JSON Schemas under ``schemas/`` are generated from them, and a test fails if they drift.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import naming
+
+REQUESTED = "NTM Tuning Requested"
+SUCCEEDED = "NTM Tuning Job Succeeded"
+REJECTED = "NTM Tuning Request Rejected"
+FAILED = "NTM Tuning Job Failed"
+STOPPED = "NTM Tuning Job Stopped"
+
+
+class _Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- what the triggers deliver ------------------------------------------------------------
+class S3Delivery(_Contract):
+    """An object created in the data bucket, as the S3 rule's input transformer passes it."""
+
+    origin: Literal["s3"]
+    event_id: str
+    event_time: str | None = None
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str | None = None
+
+
+class EventDelivery(_Contract):
+    """An ``NTM Tuning Requested`` event put on the results bus by another system."""
+
+    origin: Literal["event"]
+    event_id: str
+    event_time: str | None = None
+    source: str
+    request: Any = None
+
+
+Delivery = Annotated[S3Delivery | EventDelivery, Field(discriminator="origin")]
+
+
+# -- where a request came from ------------------------------------------------------------
+class S3Origin(_Contract):
+    type: Literal["s3"] = "s3"
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str | None = None
+
+
+class EventOrigin(_Contract):
+    type: Literal["event"] = "event"
+    event_id: str
+    source: str
+
+
+Origin = Annotated[S3Origin | EventOrigin, Field(discriminator="type")]
+
+
+def origin_of(delivery: S3Delivery | EventDelivery) -> S3Origin | EventOrigin:
+    if isinstance(delivery, S3Delivery):
+        return S3Origin(
+            bucket=delivery.bucket,
+            key=delivery.key,
+            version_id=delivery.version_id,
+            etag=delivery.etag,
+        )
+    return EventOrigin(event_id=delivery.event_id, source=delivery.source)
+
+
+def delivery_identity(delivery: S3Delivery | EventDelivery) -> str:
+    if isinstance(delivery, S3Delivery):
+        return naming.s3_identity(delivery.bucket, delivery.key, delivery.version_id, delivery.etag)
+    return naming.event_identity(delivery.event_id)
+
+
+# -- event details ------------------------------------------------------------------------
+class _RequestDetail(_Contract):
+    request_id: str = Field(
+        description="Stable id of the request; the tuning job name ends with it."
+    )
+    request_name: str | None = Field(default=None, description="The request's own label, if any.")
+    origin: Origin
+
+
+class ViolationDetail(_Contract):
+    field: str = Field(description="Dotted path of the offending field in the request.")
+    rule: str = Field(description="Machine-readable name of the broken rule.")
+    message: str
+
+
+class RequestRejectedDetail(_RequestDetail):
+    """The request was not run: nothing was started, and nothing needs cleaning up."""
+
+    reason: Literal["InvalidRequest"] = "InvalidRequest"
+    message: str
+    violations: list[ViolationDetail] = Field(min_length=1)
+
+
+class TrainingJobCounters(_Contract):
+    completed: int = 0
+    in_progress: int = 0
+    retryable_error: int = 0
+    non_retryable_error: int = 0
+    stopped: int = 0
+
+
+FailureCode = Literal[
+    "TuningJobFailed",
+    "TuningJobStopped",
+    "WatchDeadlineExceeded",
+    "SageMakerError",
+    "InternalError",
+]
+
+
+class FailureReason(_Contract):
+    code: FailureCode
+    message: str
+    error: str | None = Field(default=None, description="The underlying error type, if any.")
+
+
+class _EndedDetail(_RequestDetail):
+    tuning_job_name: str | None = None
+    tuning_job_arn: str | None = None
+    status: str | None = Field(default=None, description="SageMaker's tuning job status, if known.")
+    counters: TrainingJobCounters | None = None
+    reason: FailureReason
+
+
+class JobFailedDetail(_EndedDetail):
+    """Tuning did not produce a result: the job failed, SageMaker refused it, or a step broke."""
+
+
+class JobStoppedDetail(_EndedDetail):
+    """The tuning job was stopped before it completed."""
+
+
+class Objective(_Contract):
+    metric_name: str
+    value: float
+
+
+class BestTrainingJob(_Contract):
+    name: str
+    arn: str
+    objective: Objective
+    tuned_hyperparameters: dict[str, str]
+    static_hyperparameters: dict[str, str]
+    model_artifact_uri: str | None
+    billable_seconds: int | None
+    training_seconds: int | None
+    started_at: str | None
+    ended_at: str | None
+
+
+class TuningJobSummary(_Contract):
+    name: str
+    arn: str
+    status: str
+    strategy: str
+    counters: TrainingJobCounters
+    started_at: str | None
+    ended_at: str | None
+
+
+class JobSucceededDetail(_RequestDetail):
+    """The tuning job completed; its best training job and where to find the model."""
+
+    tuning_job: TuningJobSummary
+    best_training_job: BestTrainingJob
+    vocabulary_uri: str | None
+    report_uri: str
+    billable_seconds: int = Field(
+        description="Billable seconds of all the tuning job's training jobs."
+    )
+    started_at: str | None
+    ended_at: str | None
+
+
+DETAIL_MODELS: dict[str, type[_Contract]] = {
+    SUCCEEDED: JobSucceededDetail,
+    REJECTED: RequestRejectedDetail,
+    FAILED: JobFailedDetail,
+    STOPPED: JobStoppedDetail,
+}

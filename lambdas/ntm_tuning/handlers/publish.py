@@ -1,0 +1,18 @@
+"""States "Publish ...": put the outcome on the results bus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import steps
+from ._runtime import event_publisher, logger, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = steps.publish(event["detail_type"], event["state"], event_publisher())
+    logger.info("event published", extra=result)
+    return result

@@ -1,0 +1,26 @@
+"""State "Start tuning job": create it once, however often the request arrives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import steps
+from ._runtime import logger, tracer, tuning_jobs
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = steps.start(
+        event["tuning_job_name"],
+        event["create_request"],
+        event["execution_id"],
+        tuning_jobs(),
+    )
+    logger.info(
+        "tuning job started",
+        extra={"tuning_job_name": event["tuning_job_name"], **result},
+    )
+    return result

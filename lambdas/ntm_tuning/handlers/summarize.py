@@ -1,0 +1,24 @@
+"""State "Summarize results": best job, ranking, report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import steps
+from ._runtime import data_store, logger, settings, tracer, tuning_jobs
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = steps.summarize(event, settings(), tuning_jobs(), data_store())
+    logger.info(
+        "tuning job summarized",
+        extra={
+            "tuning_job_name": event["tuning_job_name"],
+            "report_uri": result["report_uri"],
+        },
+    )
+    return result

@@ -1,0 +1,26 @@
+"""State "Validate request": read and check the request, build the tuning job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import steps
+from ._runtime import data_store, logger, settings, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = steps.validate(event["delivery"], event["execution_id"], settings(), data_store())
+    logger.info(
+        "request validated",
+        extra={
+            "outcome": result["outcome"],
+            "request_id": result["request_id"],
+            "tuning_job_name": result.get("tuning_job_name"),
+            "violations": (result.get("rejection") or {}).get("violations"),
+        },
+    )
+    return result

@@ -1,0 +1,172 @@
+"""The tuning request contract: what a user uploads to S3 or puts on the bus.
+
+Everything here is shape-checking. The rules that need the deployment's settings, the NTM
+table or the data (caps, ranges, vocabulary size) live in ``builder``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .settings import EarlyStopping, Strategy
+
+ScalarValue = Annotated[str, Field(max_length=2500)] | bool | int | float
+ContentType = Literal["application/x-recordio-protobuf", "text/csv"]
+TAG_PATTERN = r"^[\w\s.:/=+\-@]*$"
+
+_strict = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _Strict(BaseModel):
+    model_config = _strict
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+class IntegerRange(_Strict):
+    """A range of whole numbers, e.g. ``mini_batch_size``."""
+
+    type: Literal["Integer"]
+    min: int
+    max: int
+    scaling: Literal["Auto", "Linear", "Logarithmic"] = "Auto"
+
+
+class ContinuousRange(_Strict):
+    """A range of real numbers, e.g. ``learning_rate``."""
+
+    type: Literal["Continuous"]
+    min: float
+    max: float
+    scaling: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
+
+    _check_min = field_validator("min", "max")(_finite)
+
+
+class CategoricalRange(_Strict):
+    """A set of values to choose from, e.g. ``optimizer``."""
+
+    type: Literal["Categorical"]
+    values: list[str | bool | int | float] = Field(min_length=1)
+
+
+ParameterRange = Annotated[
+    IntegerRange | ContinuousRange | CategoricalRange, Field(discriminator="type")
+]
+
+
+class DataChannels(_Strict):
+    """Where the prepared data lives: keys in the data bucket, or s3:// URIs inside it."""
+
+    train: str = Field(min_length=1, max_length=1024, description="Prefix or key of training data.")
+    validation: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="Prefix or key of validation data; the tuning objective is computed on it.",
+    )
+    test: str | None = Field(default=None, min_length=1, max_length=1024)
+    auxiliary: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="Prefix holding vocab.txt, or the vocab.txt key itself.",
+    )
+    content_type: ContentType = "application/x-recordio-protobuf"
+    input_mode: Literal["File", "Pipe"] = "File"
+
+
+class Resources(_Strict):
+    """Training instances for every job; unset fields take the deployment's defaults."""
+
+    instance_type: str | None = None
+    instance_count: int | None = Field(default=None, ge=1)
+    volume_size_gb: int | None = Field(default=None, ge=1, le=16384)
+    max_runtime_seconds: int | None = Field(default=None, ge=1)
+    use_spot: bool | None = None
+    max_wait_seconds: int | None = Field(default=None, ge=1)
+
+
+class ResourceLimits(_Strict):
+    """How many training jobs the tuning job may run, and for how long in total."""
+
+    max_jobs: int | None = Field(default=None, ge=1)
+    max_parallel_jobs: int | None = Field(default=None, ge=1)
+    max_runtime_seconds: int | None = Field(default=None, ge=120, le=15_768_000)
+
+
+class CompletionCriteria(_Strict):
+    """When to stop tuning before max_jobs is reached."""
+
+    target_objective_value: float | None = None
+    max_jobs_not_improving: int | None = Field(default=None, ge=3)
+    complete_on_convergence: bool | None = None
+
+    _check_target = field_validator("target_objective_value")(_finite)
+
+
+class HyperbandSettings(_Strict):
+    """Epoch budget of each Hyperband bracket; max defaults to the static ``epochs``."""
+
+    min_resource: int | None = Field(default=None, ge=1)
+    max_resource: int | None = Field(default=None, ge=1)
+
+
+class WarmStart(_Strict):
+    """Earlier tuning jobs to learn from."""
+
+    parents: list[Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")]] = Field(
+        min_length=1, max_length=5
+    )
+    type: Literal["IdenticalDataAndAlgorithm", "TransferLearning"] = "IdenticalDataAndAlgorithm"
+
+
+class TuningRequest(_Strict):
+    """A request to tune NTM on prepared data.
+
+    ``ranges`` narrow or replace the default ranges; ``hyperparameters`` are static values.
+    A static value for a hyperparameter that has a default range takes it out of the search.
+    """
+
+    name: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$",
+        description="A label for people; it is carried into tags and events.",
+    )
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Requests with the same key start at most one tuning job.",
+    )
+    data: DataChannels
+    hyperparameters: dict[str, ScalarValue] = Field(default_factory=dict, max_length=100)
+    ranges: dict[str, ParameterRange] = Field(default_factory=dict, max_length=30)
+    strategy: Strategy | None = None
+    hyperband: HyperbandSettings | None = None
+    early_stopping: EarlyStopping | None = None
+    resource_limits: ResourceLimits = ResourceLimits()
+    completion_criteria: CompletionCriteria | None = None
+    random_seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    warm_start: WarmStart | None = None
+    resources: Resources = Resources()
+    tags: dict[
+        Annotated[str, Field(min_length=1, max_length=128, pattern=TAG_PATTERN)],
+        Annotated[str, Field(max_length=256, pattern=TAG_PATTERN)],
+    ] = Field(default_factory=dict, max_length=40)
+
+    @field_validator("hyperparameters")
+    @classmethod
+    def _finite_values(cls, values: dict[str, ScalarValue]) -> dict[str, ScalarValue]:
+        for name, value in values.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number")
+        return values

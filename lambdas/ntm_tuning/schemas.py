@@ -1,0 +1,55 @@
+"""JSON Schemas of the contracts, generated from the pydantic models.
+
+``python -m ntm_tuning.schemas schemas`` rewrites the committed files; a test fails when
+they no longer match the models.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from . import events
+from .request import TuningRequest
+
+CONTRACTS: dict[str, tuple[type[BaseModel], str]] = {
+    "tuning-request": (TuningRequest, "request"),
+    "ntm-tuning-job-succeeded": (events.JobSucceededDetail, "detail of " + events.SUCCEEDED),
+    "ntm-tuning-request-rejected": (events.RequestRejectedDetail, "detail of " + events.REJECTED),
+    "ntm-tuning-job-failed": (events.JobFailedDetail, "detail of " + events.FAILED),
+    "ntm-tuning-job-stopped": (events.JobStoppedDetail, "detail of " + events.STOPPED),
+}
+
+
+def schema(name: str) -> dict[str, Any]:
+    model, what = CONTRACTS[name]
+    document = model.model_json_schema(mode="serialization" if "detail" in what else "validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://ntm-tuning/schemas/{name}.schema.json",
+        "description": (
+            what
+            if "detail" in what
+            else f"A tuning request: an S3 upload, or the detail of {events.REQUESTED}."
+        ),
+        **document,
+    }
+
+
+def render(name: str) -> str:
+    return json.dumps(schema(name), indent=2, sort_keys=True) + "\n"
+
+
+def main(target: str) -> None:
+    folder = Path(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in CONTRACTS:
+        (folder / f"{name}.schema.json").write_text(render(name), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "schemas")

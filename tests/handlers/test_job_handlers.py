@@ -1,0 +1,268 @@
+"""Handlers start, poll, stop and summarize against moto (and botocore's Stubber where moto
+has no SageMaker API: training-job listings and StopHyperParameterTuningJob)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import jsonschema
+import pytest
+from botocore.stub import ANY, Stubber
+
+from ntm_tuning.aws import TuningJobs
+from ntm_tuning.errors import SageMakerThrottled
+from ntm_tuning.handlers import poll, start, stop, summarize, validate
+from tests.handlers.conftest import Aws, LambdaContext, example_request
+from tests.settings_factory import ARTIFACTS_BUCKET, REGION
+
+SCHEMAS = __import__("pathlib").Path(__file__).resolve().parents[2] / "schemas"
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:run-1"
+
+
+def accepted(aws: Aws, context: LambdaContext) -> dict[str, Any]:
+    aws.put_dataset(vocabulary=100)
+    state = validate.handler(
+        {"delivery": aws.put_request(example_request()), "execution_id": EXECUTION}, context
+    )
+    assert state["outcome"] == "accepted"
+    return state
+
+
+def start_event(state: dict[str, Any], execution: str = EXECUTION) -> dict[str, Any]:
+    return {
+        "tuning_job_name": state["tuning_job_name"],
+        "create_request": state["create_request"],
+        "execution_id": execution,
+    }
+
+
+def test_start_creates_one_job_however_often_it_is_delivered(
+    aws: Aws, context: LambdaContext
+) -> None:
+    state = accepted(aws, context)
+    first = start.handler(start_event(state), context)
+    assert first["duplicate"] is False
+    assert first["tuning_job_arn"].endswith(
+        f"hyper-parameter-tuning-job/{state['tuning_job_name']}"
+    )
+    # The same execution retrying the step owns the job; another execution is a duplicate.
+    assert start.handler(start_event(state), context)["duplicate"] is False
+    assert start.handler(start_event(state, "another-execution"), context)["duplicate"] is True
+    jobs = aws.sagemaker.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"]
+    assert [j["HyperParameterTuningJobName"] for j in jobs] == [state["tuning_job_name"]]
+
+
+def stubbed_sagemaker(monkeypatch: pytest.MonkeyPatch, module: Any) -> Stubber:
+    client = boto3.client("sagemaker", region_name=REGION)
+    stubber = Stubber(client)
+    stubber.activate()
+    monkeypatch.setattr(module, "tuning_jobs", lambda: TuningJobs(client))
+    return stubber
+
+
+def test_start_turns_throttling_into_a_retryable_error(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = accepted(aws, context)
+    stubber = stubbed_sagemaker(monkeypatch, start)
+    stubber.add_client_error(
+        "create_hyper_parameter_tuning_job", "ThrottlingException", "slow down"
+    )
+    with pytest.raises(SageMakerThrottled):
+        start.handler(start_event(state), context)
+
+
+def test_start_lets_sagemaker_refusals_fail_the_step(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = accepted(aws, context)
+    stubber = stubbed_sagemaker(monkeypatch, start)
+    stubber.add_client_error("create_hyper_parameter_tuning_job", "ResourceLimitExceeded", "quota")
+    with pytest.raises(Exception, match="quota"):
+        start.handler(start_event(state), context)
+
+
+def test_poll_reports_status_and_deadline(aws: Aws, context: LambdaContext) -> None:
+    state = accepted(aws, context)
+    start.handler(start_event(state), context)
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    result = poll.handler(
+        {"tuning_job_name": state["tuning_job_name"], "watch_deadline": future}, context
+    )
+    assert result["status"] == "Completed"  # moto's tuning jobs complete at once
+    assert result["deadline_passed"] is False
+    assert result["counters"]["completed"] == 1
+    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    late = poll.handler(
+        {"tuning_job_name": state["tuning_job_name"], "watch_deadline": past}, context
+    )
+    assert late["deadline_passed"] is True
+
+
+def test_poll_turns_throttling_into_a_retryable_error(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stubber = stubbed_sagemaker(monkeypatch, poll)
+    stubber.add_client_error(
+        "describe_hyper_parameter_tuning_job", "ThrottlingException", "slow down"
+    )
+    with pytest.raises(SageMakerThrottled):
+        poll.handler(
+            {"tuning_job_name": "ntm-x", "watch_deadline": datetime.now(UTC).isoformat()}, context
+        )
+
+
+@pytest.mark.parametrize(("status", "stops"), [("InProgress", True), ("Completed", False)])
+def test_stop_stops_only_running_jobs(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch, status: str, stops: bool
+) -> None:
+    stubber = stubbed_sagemaker(monkeypatch, stop)
+    stubber.add_response(
+        "describe_hyper_parameter_tuning_job",
+        described_job("ntm-x", status),
+        {"HyperParameterTuningJobName": "ntm-x"},
+    )
+    if stops:
+        stubber.add_response(
+            "stop_hyper_parameter_tuning_job", {}, {"HyperParameterTuningJobName": "ntm-x"}
+        )
+    assert stop.handler({"tuning_job_name": "ntm-x"}, context)["stopped"] is stops
+    stubber.assert_no_pending_responses()
+
+
+def described_job(name: str, status: str) -> dict[str, Any]:
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobArn": f"arn:aws:sagemaker:{REGION}:123456789012:hyper-parameter-tuning-job/{name}",
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Bayesian",
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 3, "MaxParallelTrainingJobs": 2},
+        },
+        "HyperParameterTuningJobStatus": status,
+        "CreationTime": now,
+        "HyperParameterTuningEndTime": now + timedelta(hours=1),
+        "TrainingJobStatusCounters": {
+            "Completed": 2,
+            "InProgress": 0,
+            "RetryableError": 0,
+            "NonRetryableError": 1,
+            "Stopped": 0,
+        },
+        "ObjectiveStatusCounters": {"Succeeded": 2, "Pending": 0, "Failed": 1},
+        "BestTrainingJob": {
+            "TrainingJobName": f"{name}-002-bbbbbbbb",
+            "TrainingJobArn": f"arn:aws:sagemaker:{REGION}:123456789012:training-job/{name}-002-bbbbbbbb",
+            "CreationTime": now,
+            "TrainingStartTime": now,
+            "TrainingEndTime": now + timedelta(minutes=20),
+            "TrainingJobStatus": "Completed",
+            "TunedHyperParameters": {"learning_rate": "0.01", "optimizer": "adam"},
+            "FinalHyperParameterTuningJobObjectiveMetric": {
+                "MetricName": "validation:total_loss",
+                "Value": 6.25,
+            },
+        },
+    }
+
+
+def training_summary(name: str, loss: float | None, status: str = "Completed") -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "TrainingJobName": name,
+        "TrainingJobArn": f"arn:aws:sagemaker:{REGION}:123456789012:training-job/{name}",
+        "CreationTime": datetime(2026, 11, 27, 12, tzinfo=UTC),
+        "TrainingJobStatus": status,
+        "TunedHyperParameters": {"learning_rate": "0.01"},
+    }
+    if loss is not None:
+        summary["FinalHyperParameterTuningJobObjectiveMetric"] = {
+            "MetricName": "validation:total_loss",
+            "Value": loss,
+        }
+    return summary
+
+
+def described_training(name: str, billable: int) -> dict[str, Any]:
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    return {
+        "TrainingJobName": name,
+        "TrainingJobArn": f"arn:aws:sagemaker:{REGION}:123456789012:training-job/{name}",
+        "ModelArtifacts": {
+            "S3ModelArtifacts": f"s3://{ARTIFACTS_BUCKET}/tuning-jobs/x/{name}/output/model.tar.gz"
+        },
+        "TrainingJobStatus": "Completed",
+        "SecondaryStatus": "Completed",
+        "HyperParameters": {
+            "feature_dim": "100",
+            "num_topics": "5",
+            "epochs": "50",
+            "learning_rate": "0.01",
+            "optimizer": "adam",
+        },
+        "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": "img"},
+        "ResourceConfig": {
+            "InstanceType": "ml.g4dn.xlarge",
+            "InstanceCount": 1,
+            "VolumeSizeInGB": 30,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "CreationTime": now,
+        "TrainingTimeInSeconds": billable + 10,
+        "BillableTimeInSeconds": billable,
+    }
+
+
+def test_summarize_ranks_jobs_writes_the_report_and_builds_a_valid_detail(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = accepted(aws, context)
+    name = state["tuning_job_name"]
+    stubber = stubbed_sagemaker(monkeypatch, summarize)
+    stubber.add_response(
+        "describe_hyper_parameter_tuning_job",
+        described_job(name, "Completed"),
+        {"HyperParameterTuningJobName": name},
+    )
+    jobs = [
+        training_summary(f"{name}-001-aaaaaaaa", 7.5),
+        training_summary(f"{name}-002-bbbbbbbb", 6.25),
+        training_summary(f"{name}-003-cccccccc", None, status="Failed"),
+    ]
+    stubber.add_response(
+        "list_training_jobs_for_hyper_parameter_tuning_job",
+        {"TrainingJobSummaries": jobs},
+        {"HyperParameterTuningJobName": name, "MaxResults": 100},
+    )
+    for job, billable in zip(jobs, (600, 900, 30), strict=True):
+        stubber.add_response(
+            "describe_training_job",
+            described_training(job["TrainingJobName"], billable),
+            {"TrainingJobName": ANY},
+        )
+    state["start"] = {"tuning_job_arn": "arn", "duplicate": False}
+
+    result = summarize.handler(state, context)
+
+    detail = result["detail"]
+    jsonschema.validate(
+        detail, json.loads((SCHEMAS / "ntm-tuning-job-succeeded.schema.json").read_text())
+    )
+    best = detail["best_training_job"]
+    assert best["name"] == f"{name}-002-bbbbbbbb"
+    assert best["objective"] == {"metric_name": "validation:total_loss", "value": 6.25}
+    assert best["model_artifact_uri"].endswith("model.tar.gz")
+    assert best["tuned_hyperparameters"] == {"learning_rate": "0.01", "optimizer": "adam"}
+    assert best["static_hyperparameters"]["feature_dim"] == "100"
+    assert best["billable_seconds"] == 900
+    assert detail["billable_seconds"] == 1530
+    assert detail["tuning_job"]["counters"]["non_retryable_error"] == 1
+    assert detail["vocabulary_uri"].endswith("auxiliary/vocab.txt")
+    report = json.loads(
+        aws.s3.get_object(Bucket=ARTIFACTS_BUCKET, Key=f"reports/{name}.json")["Body"].read()
+    )
+    assert [job["rank"] for job in report["training_jobs"]] == [1, 2, 3]
+    assert [job["objective"] for job in report["training_jobs"]] == [6.25, 7.5, None]
+    assert result["report_uri"] == f"s3://{ARTIFACTS_BUCKET}/reports/{name}.json"

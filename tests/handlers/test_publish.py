@@ -1,0 +1,167 @@
+"""Handler "publish": every outcome reaches the results bus in its contract's shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jsonschema
+import pytest
+from botocore.stub import ANY, Stubber
+
+from ntm_tuning.aws import EventPublisher
+from ntm_tuning.errors import EventPublishFailed
+from ntm_tuning.handlers import publish, validate
+from tests.handlers.conftest import Aws, LambdaContext, example_request
+from tests.settings_factory import BUS, REGION
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:run-1"
+
+
+def schema(detail_type: str) -> dict[str, Any]:
+    name = detail_type.lower().replace(" ", "-")
+    return json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+
+
+def accepted_state(aws: Aws, context: LambdaContext) -> dict[str, Any]:
+    aws.put_dataset()
+    return validate.handler(
+        {"delivery": aws.put_request(example_request()), "execution_id": EXECUTION}, context
+    )
+
+
+def send(detail_type: str, state: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return publish.handler({"detail_type": detail_type, "state": state}, context)
+
+
+def only_event(aws: Aws, detail_type: str) -> dict[str, Any]:
+    events = aws.published()
+    assert [e["detail-type"] for e in events] == [detail_type]
+    event = events[0]
+    assert event["source"] == "ntm.tuning"
+    jsonschema.validate(event["detail"], schema(detail_type))
+    return event
+
+
+def test_rejection_is_published(aws: Aws, context: LambdaContext) -> None:
+    state = validate.handler(
+        {"delivery": aws.put_request("{}"), "execution_id": EXECUTION}, context
+    )
+    result = send("NTM Tuning Request Rejected", state, context)
+    event = only_event(aws, "NTM Tuning Request Rejected")
+    assert event["id"] == result["event_id"]
+    assert event["detail"]["violations"][0]["field"] == "data"
+    assert event["detail"]["request_id"] == state["request_id"]
+
+
+def test_failed_job_is_published_with_sagemakers_reason(aws: Aws, context: LambdaContext) -> None:
+    state = accepted_state(aws, context)
+    state["start"] = {
+        "tuning_job_arn": "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/x",
+        "duplicate": False,
+    }
+    state["job"] = {
+        "status": "Failed",
+        "failure_reason": "AlgorithmError: bad data",
+        "deadline_passed": False,
+        "counters": {
+            "completed": 0,
+            "in_progress": 0,
+            "retryable_error": 0,
+            "non_retryable_error": 3,
+            "stopped": 0,
+        },
+    }
+    send("NTM Tuning Job Failed", state, context)
+    event = only_event(aws, "NTM Tuning Job Failed")
+    assert event["detail"]["reason"] == {
+        "code": "TuningJobFailed",
+        "message": "AlgorithmError: bad data",
+        "error": None,
+    }
+    assert event["detail"]["tuning_job_name"] == state["tuning_job_name"]
+    assert event["resources"] == [state["start"]["tuning_job_arn"]]
+
+
+def test_stopped_job_is_published(aws: Aws, context: LambdaContext) -> None:
+    state = accepted_state(aws, context)
+    state["start"] = {"tuning_job_arn": "arn:x", "duplicate": False}
+    state["job"] = {"status": "Stopped", "deadline_passed": False, "counters": None}
+    send("NTM Tuning Job Stopped", state, context)
+    assert (
+        only_event(aws, "NTM Tuning Job Stopped")["detail"]["reason"]["code"] == "TuningJobStopped"
+    )
+
+
+def test_step_error_is_published_as_a_failure(aws: Aws, context: LambdaContext) -> None:
+    state = accepted_state(aws, context)
+    state["error"] = {
+        "Error": "ClientError",
+        "Cause": json.dumps(
+            {
+                "errorMessage": "An error occurred (ResourceLimitExceeded) when calling the CreateHyperParameterTuningJob operation: quota",
+                "errorType": "ClientError",
+            }
+        ),
+    }
+    send("NTM Tuning Job Failed", state, context)
+    detail = only_event(aws, "NTM Tuning Job Failed")["detail"]
+    assert detail["reason"]["code"] == "SageMakerError"
+    assert "ResourceLimitExceeded" in detail["reason"]["message"]
+    assert detail["tuning_job_name"] is None  # no job was started
+
+
+def test_error_before_validation_still_names_the_request(aws: Aws, context: LambdaContext) -> None:
+    delivery = aws.put_request(example_request())
+    state = {**delivery, "error": {"Error": "Lambda.Unknown", "Cause": "boom"}}
+    send("NTM Tuning Job Failed", state, context)
+    detail = only_event(aws, "NTM Tuning Job Failed")["detail"]
+    assert detail["reason"] == {
+        "code": "InternalError",
+        "message": "boom",
+        "error": "Lambda.Unknown",
+    }
+    assert detail["origin"]["key"] == "requests/run.json"
+
+
+def test_watch_deadline_is_published_as_a_failure(aws: Aws, context: LambdaContext) -> None:
+    state = accepted_state(aws, context)
+    state["start"] = {"tuning_job_arn": "arn:x", "duplicate": False}
+    state["job"] = {"status": "InProgress", "deadline_passed": True, "counters": None}
+    send("NTM Tuning Job Failed", state, context)
+    assert (
+        only_event(aws, "NTM Tuning Job Failed")["detail"]["reason"]["code"]
+        == "WatchDeadlineExceeded"
+    )
+
+
+def test_a_failed_entry_raises_so_the_state_machine_retries(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = validate.handler(
+        {"delivery": aws.put_request("{}"), "execution_id": EXECUTION}, context
+    )
+    client = boto3.client("events", region_name=REGION)
+    stubber = Stubber(client)
+    stubber.add_response(
+        "put_events",
+        {
+            "FailedEntryCount": 1,
+            "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}],
+        },
+        {"Entries": ANY},
+    )
+    stubber.activate()
+    monkeypatch.setattr(
+        publish, "event_publisher", lambda: EventPublisher(BUS, "ntm.tuning", client)
+    )
+    with pytest.raises(EventPublishFailed, match="InternalFailure"):
+        send("NTM Tuning Request Rejected", state, context)
+
+
+def test_unknown_detail_type_is_refused(aws: Aws, context: LambdaContext) -> None:
+    with pytest.raises(ValueError, match="unknown detail type"):
+        send("Something Else", {}, context)

@@ -1,0 +1,46 @@
+"""Settings for tests: a deployment in us-east-1 with fixed names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ntm_tuning.settings import Settings, TuningDefaults
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+DATA_BUCKET = "ntm-data-bucket"
+ARTIFACTS_BUCKET = "ntm-artifacts-bucket"
+KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ntm-sagemaker-execution"
+IMAGE = f"382416733822.dkr.ecr.{REGION}.amazonaws.com/ntm:1"
+BUS = "ntm-tuning-results"
+
+
+def make_settings(**tuning: Any) -> Settings:
+    return Settings(
+        data_bucket=DATA_BUCKET,
+        artifacts_bucket=ARTIFACTS_BUCKET,
+        kms_key_arn=KMS_KEY_ARN,
+        sagemaker_role_arn=ROLE_ARN,
+        training_image=IMAGE,
+        event_bus_name=BUS,
+        tuning=TuningDefaults(**tuning),
+    )
+
+
+def environment(**tuning: Any) -> dict[str, str]:
+    """The environment the stack gives every handler, for these settings."""
+    settings = make_settings(**tuning)
+    return {
+        "DATA_BUCKET": settings.data_bucket,
+        "ARTIFACTS_BUCKET": settings.artifacts_bucket,
+        "KMS_KEY_ARN": settings.kms_key_arn,
+        "SAGEMAKER_ROLE_ARN": settings.sagemaker_role_arn,
+        "TRAINING_IMAGE": settings.training_image,
+        "EVENT_BUS_NAME": settings.event_bus_name,
+        "EVENT_SOURCE": settings.event_source,
+        "REQUEST_PREFIX": settings.request_prefix,
+        "OUTPUT_PREFIX": settings.output_prefix,
+        "REPORT_PREFIX": settings.report_prefix,
+        "TUNING_DEFAULTS": settings.tuning.model_dump_json(),
+    }
