@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .errors import RequestRejected, Violation
+from .naming import JOB_NAME_PREFIX
 from .ntm import (
     HYPERPARAMETERS,
     MAX_CATEGORICAL_VALUES,
@@ -554,8 +555,18 @@ def build_tuning_job(
     tuned = {name for entries in ranges.values() for name in entries}
     static = builder.static_hyperparameters(tuned)
     tuning_config, max_jobs = builder.tuning_config(strategy, ranges, static)
-    if request.warm_start is not None and tuning_job_name in request.warm_start.parents:
-        builder.fail("warm_start.parents", "not_self", "a tuning job cannot warm-start itself")
+    if request.warm_start is not None:
+        if tuning_job_name in request.warm_start.parents:
+            builder.fail("warm_start.parents", "not_self", "a tuning job cannot warm-start itself")
+        # The pipeline's permissions cover the tuning jobs it started, and only those.
+        foreign = [p for p in request.warm_start.parents if not p.startswith(JOB_NAME_PREFIX)]
+        if foreign:
+            builder.fail(
+                "warm_start.parents",
+                "pipeline_jobs_only",
+                f"parents must be tuning jobs this pipeline started ({JOB_NAME_PREFIX}...): "
+                + ", ".join(foreign),
+            )
     all_tags = {**request.tags, **tags}
     for key in request.tags:
         if key.startswith(TAG_PREFIX) or key.lower().startswith("aws:"):

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from botocore.session import Session
 from botocore.validate import ParamValidator
-
 from ntm_tuning.builder import (
     DataFacts,
     build_tuning_job,
@@ -23,6 +22,7 @@ from ntm_tuning.builder import (
 from ntm_tuning.errors import RequestRejected
 from ntm_tuning.ntm import SEED_RANGES
 from ntm_tuning.request import TuningRequest
+
 from tests.settings_factory import DATA_BUCKET, KMS_KEY_ARN, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -579,6 +579,13 @@ REJECTIONS: list[tuple[str, dict[str, Any], DataFacts | None, dict[str, Any], tu
         None,
         {},
         ("warm_start.parents", "not_self"),
+    ),
+    (
+        "warm start from a job this pipeline did not start",
+        minimal(warm_start={"parents": ["someone-elses-job"]}),
+        None,
+        {},
+        ("warm_start.parents", "pipeline_jobs_only"),
     ),
     (
         "reserved tag",

@@ -1,0 +1,1 @@
+"""CDK constructs and stack of the NTM tuning pipeline."""

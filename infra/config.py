@@ -1,0 +1,245 @@
+"""Deployment configuration, resolved once from CDK context into a frozen, validated object.
+
+Every setting has a flat context key under the ``ntm:`` prefix (cdk.json ``context`` holds the
+defaults; ``cdk synth -c ntm:maxJobs=40`` overrides one). Values given with ``-c`` arrive as
+strings, so each key is coerced to its type before validation, and every error names the key
+that caused it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ntm_tuning.naming import JOB_NAME_PREFIX
+from ntm_tuning.settings import Settings, TuningDefaults
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONTEXT_PREFIX = "ntm:"
+
+# Fixed parts of the contract with the handlers, taken from their settings model; not
+# configurable because the IAM policies are scoped to them.
+OUTPUT_PREFIX: str = Settings.model_fields["output_prefix"].default
+REPORT_PREFIX: str = Settings.model_fields["report_prefix"].default
+# Tuning job names start with this, so the start/poll/stop permissions can be scoped to
+# `hyper-parameter-tuning-job/ntm-*` (and the training jobs SageMaker names after them).
+TUNING_JOB_NAME_PREFIX = JOB_NAME_PREFIX
+
+# The values CloudWatch Logs accepts for RetentionInDays.
+# fmt: off
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+# fmt: on
+
+
+class ConfigError(ValueError):
+    """A context value is missing, malformed or inconsistent; the message names the key."""
+
+
+class PipelineConfig(BaseModel):
+    """Everything the stack needs to know, validated before any construct is created."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stack_name: str = Field(default="NtmTuning", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+    tuning: TuningDefaults = TuningDefaults()
+    results_bus_name: str = Field(
+        default="ntm-tuning-results", pattern=r"^[/\.\-_A-Za-z0-9]{1,256}$"
+    )
+    event_source: str = Field(default="ntm.tuning", min_length=1, max_length=256)
+    request_prefix: str = "requests/"
+    poll_interval_seconds: int = Field(default=60, ge=10, le=3600)
+    removal_policy: Literal["retain", "destroy"] = "retain"
+    archive_retention_days: int = Field(default=30, ge=1, le=3653)
+    log_retention_days: int = 30
+    powertools_layer_parameter: str = Field(
+        default="/aws/service/powertools/python/arm64/python3.12/3.37.0",
+        pattern=r"^/[A-Za-z0-9_.\-/]+$",
+    )
+
+    @field_validator("results_bus_name")
+    @classmethod
+    def _not_default_bus(cls, value: str) -> str:
+        if value == "default":
+            raise ValueError("must name a custom bus, not the default bus")
+        return value
+
+    @field_validator("event_source")
+    @classmethod
+    def _not_aws_source(cls, value: str) -> str:
+        # PutEvents rejects sources in the reserved `aws.` namespace.
+        if value.startswith("aws."):
+            raise ValueError("must not start with 'aws.' (reserved for AWS services)")
+        return value
+
+    @field_validator("request_prefix")
+    @classmethod
+    def _usable_prefix(cls, value: str) -> str:
+        # The prefix becomes part of an EventBridge wildcard pattern and an S3 key prefix.
+        if not re.fullmatch(r"[A-Za-z0-9!\-_.'()/]+/", value) or value.startswith("/"):
+            raise ValueError(
+                "must be a relative S3 key prefix ending with '/', without wildcards, "
+                "e.g. 'requests/'"
+            )
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _cloudwatch_retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
+
+
+Kind = Literal["str", "int", "optional_int", "bool", "str_list"]
+
+
+@dataclass(frozen=True)
+class ContextKey:
+    """How one context key maps onto the configuration."""
+
+    key: str
+    field: str
+    kind: Kind
+    tuning: bool = False
+
+
+_TUNING_KEYS: tuple[tuple[str, str, Kind], ...] = (
+    ("instanceType", "instance_type", "str"),
+    ("allowedInstanceTypes", "allowed_instance_types", "str_list"),
+    ("instanceCount", "instance_count", "int"),
+    ("maxInstanceCount", "max_instance_count", "int"),
+    ("volumeSizeGb", "volume_size_gb", "int"),
+    ("maxRuntimeSeconds", "max_runtime_seconds", "int"),
+    ("useSpot", "use_spot", "bool"),
+    ("maxWaitSeconds", "max_wait_seconds", "optional_int"),
+    ("strategy", "strategy", "str"),
+    ("maxJobs", "max_jobs", "int"),
+    ("maxParallelJobs", "max_parallel_jobs", "int"),
+    ("maxJobsCap", "max_jobs_cap", "int"),
+    ("maxParallelJobsCap", "max_parallel_jobs_cap", "int"),
+    ("earlyStopping", "early_stopping", "str"),
+    ("numTopics", "num_topics", "int"),
+    ("epochs", "epochs", "int"),
+)
+_PIPELINE_KEYS: tuple[tuple[str, str, Kind], ...] = (
+    ("stackName", "stack_name", "str"),
+    ("resultsBusName", "results_bus_name", "str"),
+    ("eventSource", "event_source", "str"),
+    ("requestPrefix", "request_prefix", "str"),
+    ("pollIntervalSeconds", "poll_interval_seconds", "int"),
+    ("removalPolicy", "removal_policy", "str"),
+    ("archiveRetentionDays", "archive_retention_days", "int"),
+    ("logRetentionDays", "log_retention_days", "int"),
+    ("powertoolsLayerParameter", "powertools_layer_parameter", "str"),
+)
+
+CONTEXT_KEYS: tuple[ContextKey, ...] = tuple(
+    ContextKey(CONTEXT_PREFIX + name, field, kind, tuning=True)
+    for name, field, kind in _TUNING_KEYS
+) + tuple(ContextKey(CONTEXT_PREFIX + name, field, kind) for name, field, kind in _PIPELINE_KEYS)
+_BY_FIELD = {(k.tuning, k.field): k for k in CONTEXT_KEYS}
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+_NONE = {"", "null", "none"}
+
+
+def _coerce(spec: ContextKey, value: Any) -> Any:
+    """Turn a context value (JSON from cdk.json, or a string from `-c`) into the field's type."""
+    if spec.kind == "optional_int" and (
+        value is None or (isinstance(value, str) and value.strip().lower() in _NONE)
+    ):
+        return None
+    if spec.kind in ("int", "optional_int"):
+        if isinstance(value, bool):
+            raise ConfigError(f"{spec.key}: expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+            return int(value)
+        raise ConfigError(f"{spec.key}: expected an integer, got {value!r}")
+    if spec.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ConfigError(f"{spec.key}: expected true or false, got {value!r}")
+    if spec.kind == "str_list":
+        items = value
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    items = json.loads(text)
+                except json.JSONDecodeError as err:
+                    raise ConfigError(f"{spec.key}: not a valid JSON list ({err.msg})") from err
+            else:
+                items = [part.strip() for part in text.split(",") if part.strip()]
+        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+            raise ConfigError(
+                f"{spec.key}: expected a list of strings (JSON or comma-separated), got {value!r}"
+            )
+        return tuple(items)
+    if not isinstance(value, str):
+        raise ConfigError(f"{spec.key}: expected a string, got {value!r}")
+    return value
+
+
+def _explain(err: ValidationError, *, tuning: bool) -> ConfigError:
+    """Rephrase pydantic's errors in terms of context keys."""
+    lines = []
+    for detail in err.errors():
+        loc = [str(part) for part in detail["loc"]]
+        message = detail["msg"].removeprefix("Value error, ")
+        if loc:
+            spec = _BY_FIELD.get((tuning, loc[0]))
+            keys = [spec.key] if spec else [".".join(loc)]
+            message = f"{message} (got {detail['input']!r})"
+        else:
+            # Cross-field rules (TuningDefaults' model validator) name fields in their message.
+            keys = [
+                spec.key
+                for spec in CONTEXT_KEYS
+                if spec.tuning == tuning and re.search(rf"\b{spec.field}\b", message)
+            ]
+            if tuning and "spot" in message and _BY_FIELD[(True, "use_spot")].key not in keys:
+                keys.append(_BY_FIELD[(True, "use_spot")].key)
+        lines.append(f"{', '.join(keys) or 'configuration'}: {message}")
+    return ConfigError("; ".join(lines))
+
+
+def load_config(get: Callable[[str], Any] | Mapping[str, Any]) -> PipelineConfig:
+    """Build the configuration from context: `get` is `node.try_get_context` or a mapping.
+
+    Keys that are absent take the model defaults; `-c` strings are coerced per key.
+    """
+    lookup: Callable[[str], Any] = get.get if isinstance(get, Mapping) else get
+    if isinstance(get, Mapping):
+        known = {spec.key for spec in CONTEXT_KEYS}
+        unknown = sorted(k for k in get if k.startswith(CONTEXT_PREFIX) and k not in known)
+        if unknown:
+            raise ConfigError(f"unknown context key(s): {', '.join(unknown)}")
+
+    tuning_values: dict[str, Any] = {}
+    pipeline_values: dict[str, Any] = {}
+    for spec in CONTEXT_KEYS:
+        raw = lookup(spec.key)
+        if raw is None:
+            continue
+        target = tuning_values if spec.tuning else pipeline_values
+        target[spec.field] = _coerce(spec, raw)
+
+    try:
+        tuning = TuningDefaults(**tuning_values)
+    except ValidationError as err:
+        raise _explain(err, tuning=True) from None
+    try:
+        return PipelineConfig(tuning=tuning, **pipeline_values)
+    except ValidationError as err:
+        raise _explain(err, tuning=False) from None

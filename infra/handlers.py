@@ -1,0 +1,142 @@
+"""The six Lambda functions behind the workflow, all built from the `lambdas/` folder."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from infra.log_groups import encrypted_log_group
+from infra.nag import acknowledge
+
+LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambdas"
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    name: str
+    handler: str
+    description: str
+    timeout_seconds: int = 60
+
+
+HANDLERS = (
+    HandlerSpec("validate", "ntm_tuning.handlers.validate.handler", "Validates a tuning request"),
+    HandlerSpec("start", "ntm_tuning.handlers.start.handler", "Starts the tuning job"),
+    HandlerSpec("poll", "ntm_tuning.handlers.poll.handler", "Describes the tuning job"),
+    HandlerSpec(
+        "summarize",
+        "ntm_tuning.handlers.summarize.handler",
+        "Summarizes the tuning job's results into a report",
+        timeout_seconds=120,
+    ),
+    HandlerSpec("publish", "ntm_tuning.handlers.publish.handler", "Publishes a result event"),
+    HandlerSpec("stop", "ntm_tuning.handlers.stop.handler", "Stops an overdue tuning job"),
+)
+
+
+class TuningHandlers(Construct):
+    """Python 3.12 arm64 functions with Powertools, X-Ray and their own encrypted log groups.
+
+    Each function has its own role that may write only to its own log group (so no managed
+    policy is needed); the stack grants everything else.
+
+    Attributes: ``validate``, ``start``, ``poll``, ``summarize``, ``publish``, ``stop``
+    (``lambda_.Function``), ``functions`` and ``log_groups`` (by handler name).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        environment: Mapping[str, str],
+        powertools_layer_parameter: str,
+        key: kms.IKey,
+        log_retention_days: int,
+        removal_policy: RemovalPolicy,
+        source: Path = LAMBDA_SOURCE,
+    ) -> None:
+        super().__init__(scope, id)
+        code = lambda_.Code.from_asset(str(source), exclude=["**/__pycache__", "**/*.pyc"])
+        # Resolved by CloudFormation at deploy time, so synth needs no network or credentials.
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "PowertoolsLayer",
+            ssm.StringParameter.value_for_string_parameter(self, powertools_layer_parameter),
+        )
+
+        self.functions: dict[str, lambda_.Function] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        for spec in HANDLERS:
+            construct_id = spec.name.capitalize()
+            log_group = encrypted_log_group(
+                self,
+                f"{construct_id}LogGroup",
+                key=key,
+                retention_days=log_retention_days,
+                removal_policy=removal_policy,
+            )
+            role = iam.Role(
+                self,
+                f"{construct_id}Role",
+                description=f"{spec.description} (NTM tuning pipeline)",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[log_group.log_group_arn],
+                )
+            )
+            function = lambda_.Function(
+                self,
+                f"{construct_id}Function",
+                description=spec.description,
+                code=code,
+                handler=spec.handler,
+                runtime=lambda_.Runtime.PYTHON_3_12,
+                architecture=lambda_.Architecture.ARM_64,
+                layers=[powertools],
+                memory_size=256,
+                timeout=Duration.seconds(spec.timeout_seconds),
+                tracing=lambda_.Tracing.ACTIVE,
+                environment=dict(environment),
+                role=role,
+                log_group=log_group,
+            )
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5",
+                reason=(
+                    "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
+                    "support no resource-level permissions."
+                ),
+                findings=["Resource::*"],
+            )
+            acknowledge(
+                function,
+                "AwsSolutions-L1",
+                reason=(
+                    "Pinned to python3.12 because the Powertools layer "
+                    "(ntm:powertoolsLayerParameter) is built per Python version; the runtime "
+                    "moves together with the layer."
+                ),
+            )
+            self.functions[spec.name] = function
+            self.log_groups[spec.name] = log_group
+
+        self.validate = self.functions["validate"]
+        self.start = self.functions["start"]
+        self.poll = self.functions["poll"]
+        self.summarize = self.functions["summarize"]
+        self.publish = self.functions["publish"]
+        self.stop = self.functions["stop"]

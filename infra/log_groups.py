@@ -1,0 +1,60 @@
+"""CloudWatch log groups encrypted with the pipeline's key."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+# jsii exposes RetentionDays by member name only, so map the CloudWatch day counts explicitly.
+_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """The RetentionDays member for a CloudWatch Logs retention period in days."""
+    try:
+        return _RETENTION[days]
+    except KeyError:
+        raise ValueError(f"CloudWatch Logs cannot retain logs for {days} days") from None
+
+
+def encrypted_log_group(
+    scope: Construct,
+    id: str,
+    *,
+    key: kms.IKey,
+    retention_days: int,
+    removal_policy: RemovalPolicy,
+) -> logs.LogGroup:
+    """A log group encrypted with ``key`` (whose policy must admit CloudWatch Logs)."""
+    return logs.LogGroup(
+        scope,
+        id,
+        encryption_key=key,
+        retention=retention(retention_days),
+        removal_policy=removal_policy,
+    )

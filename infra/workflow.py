@@ -1,0 +1,246 @@
+"""The Step Functions workflow: validate, start, watch, summarize and publish a tuning job."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+from ntm_tuning.errors import EventPublishFailed, SageMakerThrottled
+from ntm_tuning.events import FAILED, REJECTED, STOPPED, SUCCEEDED
+
+from infra.log_groups import encrypted_log_group
+from infra.nag import acknowledge, arn_ref
+
+# Step Functions sees a Python handler's exception as an error named after its class.
+SAGEMAKER_THROTTLED = SageMakerThrottled.__name__
+EVENT_PUBLISH_FAILED = EventPublishFailed.__name__
+
+
+class TuningWorkflow(Construct):
+    """A standard state machine that polls the tuning job until it ends or its deadline passes.
+
+    State names are a contract with the offline workflow tests; keep them verbatim.
+
+    Attributes: ``state_machine``, ``log_group``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        validate: lambda_.IFunction,
+        start: lambda_.IFunction,
+        poll: lambda_.IFunction,
+        summarize: lambda_.IFunction,
+        publish: lambda_.IFunction,
+        stop: lambda_.IFunction,
+        poll_interval_seconds: int,
+        key: kms.IKey,
+        log_retention_days: int,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+
+        def publisher(name: str, detail_type: str) -> tasks.LambdaInvoke:
+            task = tasks.LambdaInvoke(
+                self,
+                name,
+                lambda_function=publish,
+                payload_response_only=True,
+                payload=sfn.TaskInput.from_object(
+                    {"detail_type": detail_type, "state": sfn.JsonPath.entire_payload}
+                ),
+                result_path="$.published",
+            )
+            task.add_retry(
+                errors=[EVENT_PUBLISH_FAILED],
+                interval=Duration.seconds(1),
+                backoff_rate=2,
+                max_attempts=5,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+            return task
+
+        def retry_throttling(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+            task.add_retry(
+                errors=[SAGEMAKER_THROTTLED],
+                interval=Duration.seconds(5),
+                backoff_rate=2.0,
+                max_attempts=6,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+            return task
+
+        publish_failure = publisher("Publish failure", FAILED).next(
+            sfn.Fail(self, "Tuning failed", error="TuningFailed")
+        )
+        publish_rejection = publisher("Publish rejection", REJECTED).next(
+            sfn.Succeed(self, "Request rejected")
+        )
+        publish_stopped = publisher("Publish stopped", STOPPED).next(
+            sfn.Fail(self, "Tuning job stopped", error="TuningJobStopped")
+        )
+        publish_success = publisher("Publish success", SUCCEEDED).next(
+            sfn.Succeed(self, "Tuning job succeeded")
+        )
+
+        def on_error(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+            task.add_catch(publish_failure, errors=[sfn.Errors.ALL], result_path="$.error")
+            return task
+
+        validate_request = on_error(
+            tasks.LambdaInvoke(
+                self,
+                "Validate request",
+                lambda_function=validate,
+                payload_response_only=True,
+                payload=sfn.TaskInput.from_object(
+                    {
+                        "delivery": sfn.JsonPath.entire_payload,
+                        "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                    }
+                ),
+                result_path="$",
+            )
+        )
+        start_job = on_error(
+            retry_throttling(
+                tasks.LambdaInvoke(
+                    self,
+                    "Start tuning job",
+                    lambda_function=start,
+                    payload_response_only=True,
+                    payload=sfn.TaskInput.from_object(
+                        {
+                            "tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name"),
+                            "create_request": sfn.JsonPath.object_at("$.create_request"),
+                            "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                        }
+                    ),
+                    result_path="$.start",
+                )
+            )
+        )
+        wait = sfn.Wait(
+            self,
+            "Wait for tuning job",
+            time=sfn.WaitTime.duration(Duration.seconds(poll_interval_seconds)),
+        )
+        describe_job = on_error(
+            retry_throttling(
+                tasks.LambdaInvoke(
+                    self,
+                    "Describe tuning job",
+                    lambda_function=poll,
+                    payload_response_only=True,
+                    payload=sfn.TaskInput.from_object(
+                        {
+                            "tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name"),
+                            "watch_deadline": sfn.JsonPath.string_at("$.watch_deadline"),
+                        }
+                    ),
+                    result_path="$.job",
+                )
+            )
+        )
+        stop_job = on_error(
+            tasks.LambdaInvoke(
+                self,
+                "Stop tuning job",
+                lambda_function=stop,
+                payload_response_only=True,
+                payload=sfn.TaskInput.from_object(
+                    {"tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name")}
+                ),
+                result_path="$.stop",
+            )
+        )
+        summarize_results = on_error(
+            tasks.LambdaInvoke(
+                self,
+                "Summarize results",
+                lambda_function=summarize,
+                payload_response_only=True,
+                # No Parameters: the function receives the whole state. (A `$` payload would
+                # render `"Parameters": "$"` here, which Step Functions rejects.)
+                result_path="$.result",
+            )
+        )
+
+        job_status = (
+            sfn.Choice(self, "Tuning job status")
+            .when(
+                sfn.Condition.string_equals("$.job.status", "Completed"),
+                summarize_results.next(publish_success),
+            )
+            .when(sfn.Condition.string_equals("$.job.status", "Failed"), publish_failure)
+            .when(sfn.Condition.string_equals("$.job.status", "Stopped"), publish_stopped)
+            .when(
+                sfn.Condition.boolean_equals("$.job.deadline_passed", True),
+                stop_job.next(publish_failure),
+            )
+            .otherwise(wait)
+        )
+        watch = wait.next(describe_job).next(job_status)
+        duplicate = (
+            sfn.Choice(self, "Duplicate delivery?")
+            .when(
+                sfn.Condition.boolean_equals("$.start.duplicate", True),
+                sfn.Succeed(self, "Duplicate delivery"),
+            )
+            .otherwise(watch)
+        )
+        accepted = (
+            sfn.Choice(self, "Request accepted?")
+            .when(sfn.Condition.string_equals("$.outcome", "rejected"), publish_rejection)
+            .when(
+                sfn.Condition.string_equals("$.outcome", "ignored"),
+                sfn.Succeed(self, "Not a tuning request"),
+            )
+            .otherwise(start_job.next(duplicate))
+        )
+
+        self.log_group = encrypted_log_group(
+            self,
+            "LogGroup",
+            key=key,
+            retention_days=log_retention_days,
+            removal_policy=removal_policy,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            comment="Runs one NTM hyperparameter tuning job per request and publishes the result",
+            definition_body=sfn.DefinitionBody.from_chainable(validate_request.next(accepted)),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            logs=sfn.LogOptions(
+                destination=self.log_group,
+                level=sfn.LogLevel.ALL,
+                include_execution_data=True,
+            ),
+            tracing_enabled=True,
+        )
+
+        functions = (validate, start, poll, summarize, publish, stop)
+        acknowledge(
+            self.state_machine.role,
+            "AwsSolutions-IAM5",
+            reason=(
+                "Step Functions' Lambda task grant covers each function and its version/alias "
+                "qualifiers (`<arn>:*`); only this workflow's six functions."
+            ),
+            findings=[f"Resource::{arn_ref(fn)}:*" for fn in functions],
+        )
+        acknowledge(
+            self.state_machine.role,
+            "AwsSolutions-IAM5",
+            reason=(
+                "Execution logging (logs:CreateLogDelivery and related calls) and X-Ray tracing "
+                "support no resource-level permissions, so their resource is '*'."
+            ),
+            findings=["Resource::*"],
+        )

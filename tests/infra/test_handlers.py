@@ -1,0 +1,129 @@
+"""The six Lambda functions: runtime, layer, tracing, logging and environment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from ntm_tuning.settings import Settings, TuningDefaults
+
+from tests.infra.conftest import Synthesized
+from tests.infra.helpers import HANDLERS, function_id
+
+ENVIRONMENT_KEYS = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_LOG_LEVEL",
+    "DATA_BUCKET",
+    "ARTIFACTS_BUCKET",
+    "KMS_KEY_ARN",
+    "SAGEMAKER_ROLE_ARN",
+    "TRAINING_IMAGE",
+    "EVENT_BUS_NAME",
+    "EVENT_SOURCE",
+    "REQUEST_PREFIX",
+    "OUTPUT_PREFIX",
+    "REPORT_PREFIX",
+    "TUNING_DEFAULTS",
+}
+
+
+def _function(synthesized: Synthesized, name: str) -> dict[str, Any]:
+    props: dict[str, Any] = synthesized.json["Resources"][function_id(synthesized, name)][
+        "Properties"
+    ]
+    return props
+
+
+def test_six_functions(synthesized: Synthesized) -> None:
+    handlers = {
+        f["Properties"]["Handler"] for f in synthesized.resources("AWS::Lambda::Function").values()
+    }
+    assert handlers == set(HANDLERS.values())
+
+
+@pytest.mark.parametrize("name", sorted(HANDLERS))
+def test_function_settings(synthesized: Synthesized, name: str) -> None:
+    props = _function(synthesized, name)
+    assert props["Runtime"] == "python3.12"
+    assert props["Architectures"] == ["arm64"]
+    assert props["MemorySize"] == 256
+    assert props["Timeout"] == (120 if name == "summarize" else 60)
+    assert props["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_functions_share_one_code_asset(synthesized: Synthesized) -> None:
+    codes = {
+        json.dumps(f["Properties"]["Code"], sort_keys=True)
+        for f in synthesized.resources("AWS::Lambda::Function").values()
+    }
+    assert len(codes) == 1
+
+
+def test_powertools_layer_comes_from_ssm_at_deploy_time(synthesized: Synthesized) -> None:
+    parameters = synthesized.json["Parameters"]
+    for name in HANDLERS:
+        (layer,) = _function(synthesized, name)["Layers"]
+        parameter = parameters[layer["Ref"]]
+        assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+        assert parameter["Default"] == synthesized.config.powertools_layer_parameter
+
+
+@pytest.mark.parametrize("name", sorted(HANDLERS))
+def test_each_function_logs_to_its_own_encrypted_group(synthesized: Synthesized, name: str) -> None:
+    (key_id,) = synthesized.resources("AWS::KMS::Key")
+    group_id = _function(synthesized, name)["LoggingConfig"]["LogGroup"]["Ref"]
+    group = synthesized.json["Resources"][group_id]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["RetentionInDays"] == synthesized.config.log_retention_days
+    assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    others = {
+        _function(synthesized, other)["LoggingConfig"]["LogGroup"]["Ref"]
+        for other in HANDLERS
+        if other != name
+    }
+    assert group_id not in others
+
+
+def test_every_function_gets_the_same_environment(synthesized: Synthesized) -> None:
+    environments = [_function(synthesized, name)["Environment"]["Variables"] for name in HANDLERS]
+    assert all(env == environments[0] for env in environments)
+    env = environments[0]
+    assert set(env) == ENVIRONMENT_KEYS
+    config = synthesized.config
+    assert env["POWERTOOLS_SERVICE_NAME"] == "ntm-tuning"
+    assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert env["EVENT_SOURCE"] == config.event_source
+    assert env["REQUEST_PREFIX"] == config.request_prefix
+    assert env["OUTPUT_PREFIX"] == "tuning-jobs/"
+    assert env["REPORT_PREFIX"] == "reports/"
+    assert TuningDefaults.model_validate(json.loads(env["TUNING_DEFAULTS"])) == config.tuning
+
+
+def test_environment_references_the_stack_resources(synthesized: Synthesized) -> None:
+    env = _function(synthesized, "validate")["Environment"]["Variables"]
+    outputs = synthesized.json["Outputs"]
+    (key_id,) = synthesized.resources("AWS::KMS::Key")
+    sagemaker_role = next(
+        k
+        for k, v in synthesized.resources("AWS::IAM::Role").items()
+        if v["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        == {"Service": "sagemaker.amazonaws.com"}
+    )
+    assert env["DATA_BUCKET"] == outputs["DataBucketName"]["Value"]
+    assert env["ARTIFACTS_BUCKET"] == outputs["ArtifactsBucketName"]["Value"]
+    assert env["EVENT_BUS_NAME"] == outputs["ResultsBusName"]["Value"]
+    assert env["KMS_KEY_ARN"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert env["SAGEMAKER_ROLE_ARN"] == {"Fn::GetAtt": [sagemaker_role, "Arn"]}
+
+
+def test_handlers_can_parse_their_environment(synthesized: Synthesized) -> None:
+    """What the stack sets is what ntm_tuning.settings.Settings.from_env reads."""
+    env = {
+        k: v if isinstance(v, str) else f"token-for-{k.lower()}"
+        for k, v in _function(synthesized, "start")["Environment"]["Variables"].items()
+    }
+    settings = Settings.from_env(env)
+    assert settings.tuning == synthesized.config.tuning
+    assert settings.output_prefix == "tuning-jobs/"
+    assert settings.report_prefix == "reports/"

@@ -1,0 +1,253 @@
+"""The state machine: states, transitions, retries, catches and settings, from the template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from tests.infra.conftest import Synthesized
+from tests.infra.helpers import (
+    function_id,
+    render,
+    state_machine_definition,
+    statements_of_role,
+)
+
+LAMBDA_SERVICE_ERRORS = [
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+]
+THROTTLE_RETRY = {
+    "ErrorEquals": ["SageMakerThrottled"],
+    "IntervalSeconds": 5,
+    "BackoffRate": 2,
+    "MaxAttempts": 6,
+    "JitterStrategy": "FULL",
+}
+PUBLISH_RETRY = {
+    "ErrorEquals": ["EventPublishFailed"],
+    "IntervalSeconds": 1,
+    "BackoffRate": 2,
+    "MaxAttempts": 5,
+    "JitterStrategy": "FULL",
+}
+CATCH_ALL = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Publish failure"}]
+PUBLISHERS = {
+    "Publish rejection": ("NTM Tuning Request Rejected", "Request rejected", "Succeed"),
+    "Publish success": ("NTM Tuning Job Succeeded", "Tuning job succeeded", "Succeed"),
+    "Publish failure": ("NTM Tuning Job Failed", "Tuning failed", "Fail"),
+    "Publish stopped": ("NTM Tuning Job Stopped", "Tuning job stopped", "Fail"),
+}
+
+
+@pytest.fixture(scope="module")
+def states(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    definition = state_machine_definition(synthesized)
+    assert definition["StartAt"] == "Validate request"
+    result: dict[str, dict[str, Any]] = definition["States"]
+    return result
+
+
+def _invokes(synthesized: Synthesized, state: dict[str, Any], handler: str) -> None:
+    assert state["Type"] == "Task"
+    assert state["Resource"] == f"${{{function_id(synthesized, handler)}.Arn}}"
+
+
+def _retries(state: dict[str, Any]) -> list[dict[str, Any]]:
+    retries: list[dict[str, Any]] = state.get("Retry", [])
+    # Default retry of transient Lambda service errors, on every Lambda task.
+    assert retries[0]["ErrorEquals"] == LAMBDA_SERVICE_ERRORS
+    return retries[1:]
+
+
+def test_exact_set_of_states(states: dict[str, dict[str, Any]]) -> None:
+    assert set(states) == {
+        "Validate request",
+        "Request accepted?",
+        "Publish rejection",
+        "Request rejected",
+        "Not a tuning request",
+        "Start tuning job",
+        "Duplicate delivery?",
+        "Duplicate delivery",
+        "Wait for tuning job",
+        "Describe tuning job",
+        "Tuning job status",
+        "Stop tuning job",
+        "Summarize results",
+        "Publish success",
+        "Tuning job succeeded",
+        "Publish failure",
+        "Tuning failed",
+        "Publish stopped",
+        "Tuning job stopped",
+    }
+
+
+def test_validate_request(synthesized: Synthesized, states: dict[str, dict[str, Any]]) -> None:
+    state = states["Validate request"]
+    _invokes(synthesized, state, "validate")
+    assert state["Parameters"] == {"delivery.$": "$", "execution_id.$": "$$.Execution.Id"}
+    assert state["ResultPath"] == "$"
+    assert state["Catch"] == CATCH_ALL
+    assert _retries(state) == []
+    assert state["Next"] == "Request accepted?"
+
+
+def test_request_accepted_choice(states: dict[str, dict[str, Any]]) -> None:
+    state = states["Request accepted?"]
+    assert state["Type"] == "Choice"
+    assert state["Choices"] == [
+        {"Variable": "$.outcome", "StringEquals": "rejected", "Next": "Publish rejection"},
+        {"Variable": "$.outcome", "StringEquals": "ignored", "Next": "Not a tuning request"},
+    ]
+    assert state["Default"] == "Start tuning job"
+    assert states["Not a tuning request"] == {"Type": "Succeed"}
+
+
+def test_start_tuning_job(synthesized: Synthesized, states: dict[str, dict[str, Any]]) -> None:
+    state = states["Start tuning job"]
+    _invokes(synthesized, state, "start")
+    assert state["Parameters"] == {
+        "tuning_job_name.$": "$.tuning_job_name",
+        "create_request.$": "$.create_request",
+        "execution_id.$": "$$.Execution.Id",
+    }
+    assert state["ResultPath"] == "$.start"
+    assert _retries(state) == [THROTTLE_RETRY]
+    assert state["Catch"] == CATCH_ALL
+    assert state["Next"] == "Duplicate delivery?"
+
+
+def test_duplicate_delivery_choice(states: dict[str, dict[str, Any]]) -> None:
+    state = states["Duplicate delivery?"]
+    assert state["Choices"] == [
+        {"Variable": "$.start.duplicate", "BooleanEquals": True, "Next": "Duplicate delivery"}
+    ]
+    assert state["Default"] == "Wait for tuning job"
+    assert states["Duplicate delivery"] == {"Type": "Succeed"}
+
+
+def test_wait_uses_the_configured_poll_interval(
+    synthesized: Synthesized, states: dict[str, dict[str, Any]]
+) -> None:
+    assert states["Wait for tuning job"] == {
+        "Type": "Wait",
+        "Seconds": synthesized.config.poll_interval_seconds,
+        "Next": "Describe tuning job",
+    }
+
+
+def test_describe_tuning_job(synthesized: Synthesized, states: dict[str, dict[str, Any]]) -> None:
+    state = states["Describe tuning job"]
+    _invokes(synthesized, state, "poll")
+    assert state["Parameters"] == {
+        "tuning_job_name.$": "$.tuning_job_name",
+        "watch_deadline.$": "$.watch_deadline",
+    }
+    assert state["ResultPath"] == "$.job"
+    assert _retries(state) == [THROTTLE_RETRY]
+    assert state["Catch"] == CATCH_ALL
+    assert state["Next"] == "Tuning job status"
+
+
+def test_tuning_job_status_choice(states: dict[str, dict[str, Any]]) -> None:
+    state = states["Tuning job status"]
+    assert state["Choices"] == [
+        {"Variable": "$.job.status", "StringEquals": "Completed", "Next": "Summarize results"},
+        {"Variable": "$.job.status", "StringEquals": "Failed", "Next": "Publish failure"},
+        {"Variable": "$.job.status", "StringEquals": "Stopped", "Next": "Publish stopped"},
+        {"Variable": "$.job.deadline_passed", "BooleanEquals": True, "Next": "Stop tuning job"},
+    ]
+    assert state["Default"] == "Wait for tuning job"
+
+
+def test_stop_tuning_job(synthesized: Synthesized, states: dict[str, dict[str, Any]]) -> None:
+    state = states["Stop tuning job"]
+    _invokes(synthesized, state, "stop")
+    assert state["Parameters"] == {"tuning_job_name.$": "$.tuning_job_name"}
+    assert state["ResultPath"] == "$.stop"
+    assert state["Catch"] == CATCH_ALL
+    assert state["Next"] == "Publish failure"
+
+
+def test_summarize_results_gets_the_whole_state(
+    synthesized: Synthesized, states: dict[str, dict[str, Any]]
+) -> None:
+    state = states["Summarize results"]
+    _invokes(synthesized, state, "summarize")
+    # Without Parameters (and InputPath "$"), the task's input is the whole state.
+    assert "Parameters" not in state
+    assert state.get("InputPath", "$") == "$"
+    assert state["ResultPath"] == "$.result"
+    assert state["Catch"] == CATCH_ALL
+    assert state["Next"] == "Publish success"
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHERS))
+def test_publishers(synthesized: Synthesized, states: dict[str, dict[str, Any]], name: str) -> None:
+    detail_type, next_state, end_type = PUBLISHERS[name]
+    state = states[name]
+    _invokes(synthesized, state, "publish")
+    assert state["Parameters"] == {"detail_type": detail_type, "state.$": "$"}
+    assert state["ResultPath"] == "$.published"
+    assert _retries(state) == [PUBLISH_RETRY]
+    assert "Catch" not in state
+    assert state["Next"] == next_state
+    assert states[next_state]["Type"] == end_type
+
+
+def test_tasks_that_can_fail_publish_the_failure(states: dict[str, dict[str, Any]]) -> None:
+    tasks = {
+        name
+        for name, state in states.items()
+        if state["Type"] == "Task" and not name.startswith("Publish ")
+    }
+    assert tasks == {
+        "Validate request",
+        "Start tuning job",
+        "Describe tuning job",
+        "Stop tuning job",
+        "Summarize results",
+    }
+    for name in tasks:
+        assert states[name]["Catch"] == CATCH_ALL, name
+
+
+def test_no_state_machine_timeout(synthesized: Synthesized) -> None:
+    assert "TimeoutSeconds" not in state_machine_definition(synthesized)
+
+
+def test_standard_logged_and_traced(synthesized: Synthesized, template: Template) -> None:
+    (state_machine,) = synthesized.resources("AWS::StepFunctions::StateMachine").values()
+    props = state_machine["Properties"]
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    logging = props["LoggingConfiguration"]
+    assert logging["Level"] == "ALL"
+    assert logging["IncludeExecutionData"] is True
+    (destination,) = logging["Destinations"]
+    group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    group = synthesized.json["Resources"][group_id]["Properties"]
+    (key_id,) = synthesized.resources("AWS::KMS::Key")
+    assert group["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert group["RetentionInDays"] == synthesized.config.log_retention_days
+
+
+def test_state_machine_may_invoke_only_its_functions(synthesized: Synthesized) -> None:
+    (state_machine,) = synthesized.resources("AWS::StepFunctions::StateMachine").values()
+    role_id = state_machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    invocable = {
+        render(resource)
+        for statement in statements_of_role(synthesized, role_id)
+        if statement["Action"] == "lambda:InvokeFunction"
+        for resource in statement["Resource"]
+    }
+    functions = synthesized.resources("AWS::Lambda::Function")
+    assert invocable == {f"${{{f}.Arn}}" for f in functions} | {
+        f"${{{f}.Arn}}:*" for f in functions
+    }
