@@ -11,7 +11,7 @@ export PYTHONPATH := $(CURDIR)/lambdas:$(CURDIR)
 CDK := node_modules/.bin/cdk
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help install synth lint typecheck unit test deploy destroy schemas bench-imports clean
+.PHONY: help install synth lint typecheck unit test local-run deploy destroy schemas bench-imports clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -37,14 +37,19 @@ lint: install ## ruff (lint and format check)
 	ruff format --check .
 
 typecheck: install ## mypy
-	mypy lambdas infra app.py
+	mypy lambdas infra offline preparation benchmarks app.py
 
 unit: install ## pytest only
 	pytest -q
 
 test: lint typecheck synth ## Lint, type check, synth + cfn-lint, all tests
-	cfn-lint cdk.out/*.template.json
+	cfn-lint
 	pytest -q
+
+REQUEST ?= examples/requests/tune-ntm.json
+DATA ?= examples/data
+local-run: install ## Run REQUEST through the offline workflow, with DATA as the data bucket
+	python -m offline $(REQUEST) $(if $(DATA),--data $(DATA)) $(ARGS)
 
 deploy: install ## Deploy to the account and region of your AWS credentials
 	$(CDK) deploy $(CDK_FLAGS) --require-approval broadening

@@ -10,8 +10,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
 from ntm_tuning.handlers import _runtime
+
 from tests.settings_factory import ARTIFACTS_BUCKET, BUS, DATA_BUCKET, REGION, environment
 
 

@@ -11,10 +11,10 @@ import boto3
 import jsonschema
 import pytest
 from botocore.stub import ANY, Stubber
-
 from ntm_tuning.aws import TuningJobs
 from ntm_tuning.errors import SageMakerThrottled
 from ntm_tuning.handlers import poll, start, stop, summarize, validate
+
 from tests.handlers.conftest import Aws, LambdaContext, example_request
 from tests.settings_factory import ARTIFACTS_BUCKET, REGION
 

@@ -10,10 +10,10 @@ import boto3
 import jsonschema
 import pytest
 from botocore.stub import ANY, Stubber
-
 from ntm_tuning.aws import EventPublisher
 from ntm_tuning.errors import EventPublishFailed
 from ntm_tuning.handlers import publish, validate
+
 from tests.handlers.conftest import Aws, LambdaContext, example_request
 from tests.settings_factory import BUS, REGION
 

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import pytest
-
 from ntm_tuning.handlers import validate
+
 from tests.handlers.conftest import Aws, LambdaContext, example_request
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:run-1"

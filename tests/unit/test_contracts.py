@@ -7,7 +7,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from ntm_tuning import schemas
 from ntm_tuning.events import DETAIL_MODELS
 from ntm_tuning.request import TuningRequest

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from ntm_tuning import naming
 
 keys = st.text(min_size=1, max_size=200)

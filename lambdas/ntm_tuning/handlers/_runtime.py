@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 
+from .. import aws
 from ..aws import DataStore, EventPublisher, TuningJobs
 from ..settings import Settings, load_settings
 
@@ -17,6 +19,15 @@ def settings() -> Settings:
     return load_settings()
 
 
+def sagemaker_client() -> Any:
+    """The SageMaker API the handlers use; the offline workflow plugs its engine in here."""
+    return aws.client("sagemaker")
+
+
+def events_client() -> Any:
+    return aws.client("events")
+
+
 @lru_cache(maxsize=1)
 def data_store() -> DataStore:
     return DataStore()
@@ -24,19 +35,17 @@ def data_store() -> DataStore:
 
 @lru_cache(maxsize=1)
 def tuning_jobs() -> TuningJobs:
-    return TuningJobs()
+    return TuningJobs(sagemaker_client())
 
 
 @lru_cache(maxsize=1)
 def event_publisher() -> EventPublisher:
     current = settings()
-    return EventPublisher(current.event_bus_name, current.event_source)
+    return EventPublisher(current.event_bus_name, current.event_source, events_client())
 
 
 def reset() -> None:
     """Forget cached settings and clients (tests and the offline runtime switch environments)."""
-    from .. import aws
-
     load_settings.cache_clear()
     aws.client.cache_clear()
     for cached in (data_store, tuning_jobs, event_publisher):

@@ -1,0 +1,532 @@
+"""The offline workflow: the synthesized state machine, executed by moto, calling the real
+handler code in-process, with the emulated buckets, bus and rules of the template.
+
+What is real: the state machine definition (from the template, references resolved), the
+handler code and its environment, the rules' event patterns and input transformers, the
+S3 objects and the events on the results bus. What is emulated: AWS itself (moto), and the
+tuning jobs (a ``TuningEngine``: the test stand-in unless another engine is plugged in).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import boto3
+
+from .sagemaker import Scenario, ScriptedSageMaker, TuningEngine
+from .template import Resolver
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+EngineFactory = Callable[[Any], TuningEngine]
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler: str
+    environment: dict[str, str]
+
+
+@dataclass
+class Execution:
+    arn: str
+    status: str
+    output: dict[str, Any] | None
+    error: str | None
+    cause: str | None
+    states: list[str]
+
+
+@dataclass
+class Clock:
+    """Offline time: Wait states and retry intervals are recorded and scaled, not slept."""
+
+    scale: float = 0.0
+    waits: list[float] = field(default_factory=list)
+    retries: list[float] = field(default_factory=list)
+
+    def pause(self, seconds: float) -> None:
+        if self.scale > 0:
+            time.sleep(seconds * self.scale)
+
+
+class FaultInjector:
+    """Makes chosen AWS calls answer as AWS does when things go wrong."""
+
+    def __init__(self) -> None:
+        self.failed_put_events = 0
+        self.put_events_calls = 0
+
+    def wrap_events(self, client: Any) -> Any:
+        original = client.put_events
+        injector = self
+
+        def put_events(**kwargs: Any) -> Any:
+            injector.put_events_calls += 1
+            if injector.failed_put_events > 0:
+                injector.failed_put_events -= 1
+                return {
+                    "FailedEntryCount": 1,
+                    "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected fault"}],
+                }
+            return original(**kwargs)
+
+        client.put_events = put_events
+        return client
+
+
+class OfflineWorkflow:
+    """The stack's workflow on this machine. Use as a context manager."""
+
+    def __init__(
+        self,
+        template: dict[str, Any],
+        *,
+        scenario: Scenario | None = None,
+        engine: EngineFactory | None = None,
+        clock: Clock | None = None,
+        on_transition: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.resolver = Resolver(template, region=REGION, account=ACCOUNT)
+        self.scenario = scenario or Scenario()
+        self._engine_factory = engine
+        self.clock = clock or Clock()
+        self.faults = FaultInjector()
+        self.on_transition = on_transition
+        self.functions: dict[str, Function] = {}
+        self.engine: TuningEngine | None = None
+        self._stack = ExitStack()
+        self._saved_env: dict[str, str | None] = {}
+        self._seen_events: dict[str, int] = {}
+
+    # -- set-up ----------------------------------------------------------------------------
+    def __enter__(self) -> OfflineWorkflow:
+        from moto import mock_aws
+
+        self._set_env(
+            {
+                "AWS_ACCESS_KEY_ID": "offline",
+                "AWS_SECRET_ACCESS_KEY": "offline",
+                "AWS_SESSION_TOKEN": "offline",
+                "AWS_DEFAULT_REGION": REGION,
+                "POWERTOOLS_TRACE_DISABLED": "1",
+            }
+        )
+        self._stack.enter_context(
+            mock_aws(
+                config={
+                    "stepfunctions": {"execute_state_machine": True},
+                    "lambda": {"use_docker": False},
+                }
+            )
+        )
+        self.s3 = boto3.client("s3", region_name=REGION)
+        self.events = boto3.client("events", region_name=REGION)
+        self.sfn = boto3.client("stepfunctions", region_name=REGION)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self._create_resources()
+        self._patch_moto()
+        from ntm_tuning.handlers import _runtime
+
+        _runtime.reset()
+        engine = (self._engine_factory or self._standin)(self.s3)
+        self.engine = engine
+        self._stack.enter_context(mock.patch.object(_runtime, "sagemaker_client", lambda: engine))
+        self._stack.enter_context(
+            mock.patch.object(
+                _runtime,
+                "events_client",
+                lambda: self.faults.wrap_events(boto3.client("events", region_name=REGION)),
+            )
+        )
+        self._stack.callback(_runtime.reset)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def _standin(self, s3: Any) -> TuningEngine:
+        return ScriptedSageMaker(s3, scenario=self.scenario, region=REGION, account=ACCOUNT)
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def _physical(self, logical: str) -> str:
+        return re.sub(r"[^a-z0-9-]", "", f"{self.resolver.stack_name}-{logical}".lower())[:63]
+
+    def _create_resources(self) -> None:
+        r = self.resolver
+        arn = f"arn:aws:{{}}:{REGION}:{ACCOUNT}:{{}}"
+        kms = boto3.client("kms", region_name=REGION)
+        iam = boto3.client("iam", region_name=REGION)
+        for logical in r.resources("AWS::KMS::Key"):
+            key = kms.create_key(Description=logical)["KeyMetadata"]
+            r.names[logical] = key["KeyId"]
+            r.attributes[(logical, "Arn")] = key["Arn"]
+        for logical in r.resources("AWS::IAM::Role"):
+            role = iam.create_role(
+                RoleName=self._physical(logical),
+                AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+            )["Role"]
+            r.names[logical] = role["RoleName"]
+            r.attributes[(logical, "Arn")] = role["Arn"]
+        for logical in r.resources("AWS::Logs::LogGroup"):
+            r.names[logical] = f"/offline/{logical}"
+            r.attributes[(logical, "Arn")] = arn.format("logs", f"log-group:/offline/{logical}:*")
+        for logical, resource in r.resources("AWS::S3::Bucket").items():
+            name = self._physical(logical)
+            self.s3.create_bucket(Bucket=name)
+            status = (resource["Properties"].get("VersioningConfiguration") or {}).get("Status")
+            if status:
+                self.s3.put_bucket_versioning(
+                    Bucket=name, VersioningConfiguration={"Status": status}
+                )
+            r.names[logical] = name
+            r.attributes[(logical, "Arn")] = f"arn:aws:s3:::{name}"
+        for logical, resource in r.resources("AWS::Events::EventBus").items():
+            name = r.resolve(resource["Properties"]["Name"])
+            bus_arn = self.events.create_event_bus(Name=name)["EventBusArn"]
+            r.names[logical] = name
+            r.attributes[(logical, "Arn")] = bus_arn
+            r.attributes[(logical, "Name")] = name
+        lambda_ = boto3.client("lambda", region_name=REGION)
+        for logical, resource in r.resources("AWS::Lambda::Function").items():
+            props = resource["Properties"]
+            name = self._physical(logical)
+            function_arn = arn.format("lambda", f"function:{name}")
+            r.names[logical] = name
+            r.attributes[(logical, "Arn")] = function_arn
+        for logical, resource in r.resources("AWS::Lambda::Function").items():
+            props = resource["Properties"]
+            environment = {
+                key: str(r.resolve(value))
+                for key, value in (props.get("Environment") or {}).get("Variables", {}).items()
+            }
+            self.functions[r.names[logical]] = Function(
+                r.names[logical], props["Handler"], environment
+            )
+            lambda_.create_function(
+                FunctionName=r.names[logical],
+                Runtime=props["Runtime"],
+                Role=r.resolve(props["Role"]),
+                Handler=props["Handler"],
+                Code={"ZipFile": b"offline: the handler runs in-process"},
+                Environment={"Variables": environment},
+            )
+        self._use_handler_environment()
+        logical, machine = r.only("AWS::StepFunctions::StateMachine")
+        props = machine["Properties"]
+        definition = r.resolve(props["DefinitionString"])
+        self.definition: dict[str, Any] = json.loads(definition)
+        self.state_machine_arn = self.sfn.create_state_machine(
+            name=self._physical(logical),
+            definition=definition,
+            roleArn=r.resolve(props["RoleArn"]),
+        )["stateMachineArn"]
+        r.names[logical] = self.state_machine_arn
+        self.rules = {
+            logical: r.resolve(resource["Properties"])
+            for logical, resource in r.resources("AWS::Events::Rule").items()
+        }
+        self._capture_results()
+
+    def _use_handler_environment(self) -> None:
+        """Every handler gets the same environment from the stack: set it for the process."""
+        environments = {json.dumps(f.environment, sort_keys=True) for f in self.functions.values()}
+        if len(environments) != 1:
+            raise ValueError("the handlers' environments differ; offline runs need them equal")
+        self._set_env(next(iter(self.functions.values())).environment)
+
+    def _capture_results(self) -> None:
+        """Subscribe to the results bus as a consumer would: a rule and a queue target."""
+        environment = next(iter(self.functions.values())).environment
+        self.results_bus = environment["EVENT_BUS_NAME"]
+        self.event_source = environment["EVENT_SOURCE"]
+        self.data_bucket = environment["DATA_BUCKET"]
+        self.request_prefix = environment["REQUEST_PREFIX"]
+        self.artifacts_bucket = environment["ARTIFACTS_BUCKET"]
+        self.queue_url = self.sqs.create_queue(QueueName="offline-results-consumer")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        self.events.put_rule(
+            Name="offline-results-consumer",
+            EventBusName=self.results_bus,
+            EventPattern=json.dumps({"source": [self.event_source]}),
+        )
+        self.events.put_targets(
+            Rule="offline-results-consumer",
+            EventBusName=self.results_bus,
+            Targets=[{"Id": "consumer", "Arn": queue_arn}],
+        )
+
+    def _patch_moto(self) -> None:
+        from moto.awslambda_simple.models import LambdaSimpleBackend
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+        from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (
+            wait_function,
+        )
+
+        workflow = self
+
+        def invoke(
+            backend: Any,
+            function_name: str,
+            qualifier: Any,
+            body: Any,
+            headers: Any,
+            response_headers: dict[str, str],
+        ) -> bytes:
+            return workflow._invoke(function_name, body, response_headers)
+
+        def wait_interval(component: Any, env: Any, wait_seconds: int) -> None:
+            workflow.clock.waits.append(float(wait_seconds))
+            workflow.clock.pause(wait_seconds)
+
+        class RetryClock:
+            @staticmethod
+            def sleep(seconds: float) -> None:
+                workflow.clock.retries.append(float(seconds))
+                workflow.clock.pause(seconds)
+
+        self._stack.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", invoke))
+        self._stack.enter_context(
+            mock.patch.object(wait_function.WaitFunction, "_wait_interval", wait_interval)
+        )
+        self._stack.enter_context(mock.patch.object(retrier_decl, "time", RetryClock))
+
+    # -- the handlers, in-process ------------------------------------------------------------
+    def _invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
+        name = (
+            function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
+        )
+        function = self.functions[name]
+        module_name, _, attribute = function.handler.rpartition(".")
+        handler = getattr(importlib.import_module(module_name), attribute)
+        event = json.loads(body) if body else {}
+        try:
+            result = handler(event, _Context(function))
+        except Exception as error:  # the Lambda runtime reports any exception this way
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(
+                {
+                    "errorType": type(error).__name__,
+                    "errorMessage": str(error),
+                    "stackTrace": traceback.format_exception(error)[-3:],
+                }
+            ).encode()
+        return json.dumps(result, default=str).encode()
+
+    # -- deliveries, as EventBridge would make them ----------------------------------------------
+    def put_object(self, key: str, body: bytes) -> dict[str, Any]:
+        return dict(self.s3.put_object(Bucket=self.data_bucket, Key=key, Body=body))
+
+    def upload_folder(self, folder: Path) -> list[str]:
+        """Put every file under ``folder`` into the data bucket, keyed by its relative path."""
+        keys = []
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            key = path.relative_to(folder).as_posix()
+            self.put_object(key, path.read_bytes())
+            keys.append(key)
+        return keys
+
+    def upload_request(self, key: str, body: bytes) -> str | None:
+        """Upload a request; start the workflow if the S3 rule matches, as EventBridge would."""
+        return self.deliver(self.object_created(key, body), bus="default")
+
+    def object_created(self, key: str, body: bytes) -> dict[str, Any]:
+        """Put an object in the data bucket; the ``Object Created`` event S3 sends for it."""
+        response = self.put_object(key, body)
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Object Created",
+            "source": "aws.s3",
+            "account": ACCOUNT,
+            "time": _now(),
+            "region": REGION,
+            "resources": [f"arn:aws:s3:::{self.data_bucket}"],
+            "detail": {
+                "version": "0",
+                "bucket": {"name": self.data_bucket},
+                "object": {
+                    "key": key,
+                    "size": len(body),
+                    "etag": response["ETag"].strip('"'),
+                    "version-id": response.get("VersionId"),
+                    "sequencer": f"{int(time.time() * 1e6):X}",
+                },
+                "request-id": uuid.uuid4().hex[:16].upper(),
+                "requester": ACCOUNT,
+                "reason": "PutObject",
+            },
+        }
+
+    def request_event(self, request: Any, source: str = "com.example.offline") -> dict[str, Any]:
+        """An ``NTM Tuning Requested`` event as another system would put it on the bus."""
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "NTM Tuning Requested",
+            "source": source,
+            "account": ACCOUNT,
+            "time": _now(),
+            "region": REGION,
+            "resources": [],
+            "detail": request,
+        }
+
+    def put_request_event(self, request: Any, source: str = "com.example.offline") -> str | None:
+        """Put an ``NTM Tuning Requested`` event on the results bus from another system."""
+        return self.deliver(self.request_event(request, source), bus=self.results_bus)
+
+    def deliver(self, event: dict[str, Any], *, bus: str) -> str | None:
+        """Start an execution for each rule on ``bus`` whose pattern matches ``event``."""
+        started = None
+        for rule in self.rules.values():
+            if rule.get("EventBusName", "default") != bus:
+                continue
+            if not matches(rule["EventPattern"], event):
+                continue
+            for target in rule["Targets"]:
+                if target["Arn"] != self.state_machine_arn:
+                    continue
+                started = self.sfn.start_execution(
+                    stateMachineArn=self.state_machine_arn,
+                    name=str(uuid.uuid4()),
+                    input=transform(event, target.get("InputTransformer")),
+                )["executionArn"]
+        return started
+
+    # -- results ----------------------------------------------------------------------------------
+    def wait(self, execution_arn: str, timeout: float = 60.0) -> Execution:
+        deadline = time.monotonic() + timeout
+        seen = self._seen_events.setdefault(execution_arn, 0)
+        while True:
+            described = self.sfn.describe_execution(executionArn=execution_arn)
+            history = self._history(execution_arn)
+            for name in history[seen:]:
+                if self.on_transition:
+                    self.on_transition(execution_arn, name)
+            seen = len(history)
+            self._seen_events[execution_arn] = seen
+            if described["status"] in TERMINAL:
+                output = described.get("output")
+                return Execution(
+                    arn=execution_arn,
+                    status=described["status"],
+                    output=json.loads(output) if output else None,
+                    error=described.get("error"),
+                    cause=described.get("cause"),
+                    states=history,
+                )
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} still {described['status']} after {timeout}s")
+            time.sleep(0.02)
+
+    def _history(self, execution_arn: str) -> list[str]:
+        events = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)[
+            "events"
+        ]
+        return [
+            event["stateEnteredEventDetails"]["name"]
+            for event in events
+            if "stateEnteredEventDetails" in event
+        ]
+
+    def published(self) -> list[dict[str, Any]]:
+        """Events delivered to the consumer since the last call, oldest first."""
+        found = []
+        while messages := self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", []):
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                self.sqs.delete_message(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+        return sorted(found, key=lambda e: e["time"])
+
+    def objects(self, bucket: str, prefix: str = "") -> Iterator[str]:
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"]
+
+
+class _Context:
+    """What Powertools reads from the Lambda context."""
+
+    def __init__(self, function: Function) -> None:
+        self.function_name = function.name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 256
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function.name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function.name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """EventBridge's pattern matching (TestEventPattern), as moto implements it."""
+    from moto.events.models import EventPattern, EventPatternParser
+
+    raw = json.dumps(pattern)
+    return EventPattern(raw, EventPatternParser(raw).parse()).matches_event(event)  # type: ignore[arg-type]
+
+
+_PLACEHOLDER = re.compile(r'"<([\w.-]+)>"|<([\w.-]+)>')
+
+
+def transform(event: dict[str, Any], transformer: dict[str, Any] | None) -> str:
+    """Apply an EventBridge input transformer: values from the paths fill the template,
+    as JSON where the placeholder stands alone, as text inside a quoted string."""
+    if not transformer:
+        return json.dumps(event)
+    values = {name: _path(event, path) for name, path in transformer["InputPathsMap"].items()}
+
+    def fill(match: re.Match[str]) -> str:
+        quoted, bare = match.group(1), match.group(2)
+        if quoted is not None:
+            value = values.get(quoted)
+            return json.dumps(value if isinstance(value, str) else json.dumps(value))
+        return json.dumps(values.get(bare))
+
+    return _PLACEHOLDER.sub(fill, transformer["InputTemplate"])
+
+
+def _path(event: dict[str, Any], path: str) -> Any:
+    node: Any = event
+    for part in path.removeprefix("$.").split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node

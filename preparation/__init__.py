@@ -1,0 +1,1 @@
+"""Turning documents into NTM datasets: bag-of-words records in recordIO-protobuf."""
