@@ -16,15 +16,18 @@ CDK_FLAGS := --no-notices --no-version-reporting
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
+# Set-up output goes to stderr, so `make local-run > events.jsonl` captures events only.
 $(VENV)/.installed: requirements.txt requirements-lambda.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $@
+	@echo "Setting up $(VENV) (Python packages)..." >&2
+	@$(PYTHON) -m venv $(VENV) >&2
+	@$(BIN)/pip install --quiet --upgrade pip >&2
+	@$(BIN)/pip install --quiet -r requirements-dev.txt >&2
+	@touch $@
 
 $(CDK): package.json
-	npm install --no-audit --no-fund --loglevel=error
-	touch $@
+	@echo "Installing the CDK CLI (local node_modules)..." >&2
+	@npm install --no-audit --no-fund --loglevel=error >&2
+	@touch $@
 
 install: $(VENV)/.installed $(CDK) ## Virtual environment, Python packages and the CDK CLI (local)
 
@@ -49,7 +52,7 @@ test: lint typecheck synth ## Lint, type check, synth + cfn-lint, all tests
 REQUEST ?= examples/requests/tune-ntm.json
 DATA ?= examples/data
 local-run: install ## Run REQUEST through the offline workflow, with DATA as the data bucket
-	python -m offline $(REQUEST) $(if $(DATA),--data $(DATA)) $(ARGS)
+	@python -m offline $(REQUEST) $(if $(DATA),--data $(DATA)) $(ARGS)
 
 deploy: install ## Deploy to the account and region of your AWS credentials
 	$(CDK) deploy $(CDK_FLAGS) --require-approval broadening
