@@ -34,6 +34,14 @@ _TENSOR_SHAPE = 3
 _LEN = 2  # wire type: length-delimited
 
 
+_VALUES_TAG = bytes([(_TENSOR_VALUES << 3) | _LEN])
+_KEYS_TAG = bytes([(_TENSOR_KEYS << 3) | _LEN])
+_FLOAT32_TENSOR_TAG = bytes([(_VALUE_FLOAT32_TENSOR << 3) | _LEN])
+_FEATURES_TAG = bytes([(_RECORD_FEATURES << 3) | _LEN])
+# The map entry's key field ("values") followed by the tag of its value field.
+_VALUES_KEY = bytes([(_MAP_KEY << 3) | _LEN, 6]) + b"values" + bytes([(_MAP_VALUE << 3) | _LEN])
+
+
 def _varint(number: int) -> bytes:
     if number < 0:
         raise ValueError("varints here are unsigned")
@@ -46,6 +54,16 @@ def _varint(number: int) -> bytes:
         else:
             out.append(byte)
             return bytes(out)
+
+
+# Lengths below 16384 (one- and two-byte varints) cover all but very long documents.
+_SHORT_VARINTS = [_varint(number) for number in range(1 << 14)]
+_HEADERS = struct.Struct("<II")
+_PADDING = [b"\x00" * count for count in range(4)]
+
+
+def _length(number: int) -> bytes:
+    return _SHORT_VARINTS[number] if number < 16384 else _varint(number)
 
 
 def _field(number: int, payload: bytes) -> bytes:
@@ -106,6 +124,56 @@ def write_sparse(stream: BinaryIO, rows: Iterable[SparseRow]) -> int:
         stream.write(frame(encode_sparse(row)))
         count += 1
     return count
+
+
+class SparseEncoder:
+    """Framed records of one vocabulary size: the bytes of ``frame(encode_sparse(row))``.
+
+    Built for writing millions of documents: the varint of every word id and the shape field
+    are computed once, so a record costs a few joins instead of a Python call per word.
+    """
+
+    def __init__(self, dimension: int) -> None:
+        if dimension < 1:
+            raise ValueError("dimension must be >= 1")
+        self.dimension = dimension
+        self._keys = [_varint(key) for key in range(dimension)]
+        self._shape = _packed_varints(_TENSOR_SHAPE, (dimension,))
+        self._floats: dict[int, struct.Struct] = {}
+
+    def encode(self, keys: Sequence[int], values: Sequence[float]) -> bytes:
+        """One framed record; keys ascending word ids below the dimension, values their counts."""
+        count = len(keys)
+        if len(values) != count:
+            raise ValueError("keys and values differ in length")
+        if count:
+            if keys[0] < 0 or keys[-1] >= self.dimension:
+                raise ValueError(f"word ids must be in [0, {self.dimension})")
+            packer = self._floats.get(count)
+            if packer is None:
+                packer = self._floats[count] = struct.Struct(f"<{count}f")
+            floats = packer.pack(*values)
+            key_bytes = b"".join([self._keys[key] for key in keys])
+            tensor = b"".join(
+                (
+                    _VALUES_TAG,
+                    _length(len(floats)),
+                    floats,
+                    _KEYS_TAG,
+                    _length(len(key_bytes)),
+                    key_bytes,
+                    self._shape,
+                )
+            )
+        else:
+            tensor = self._shape
+        value = _FLOAT32_TENSOR_TAG + _length(len(tensor)) + tensor
+        entry = _VALUES_KEY + _length(len(value)) + value
+        record = b"".join((_FEATURES_TAG, _length(len(entry)), entry))
+        size = len(record)
+        if size > _LENGTH_MASK:
+            raise ValueError("record too large for RecordIO")
+        return b"".join((_HEADERS.pack(MAGIC, size), record, _PADDING[-size % 4]))
 
 
 def read_frames(stream: BinaryIO) -> Iterator[bytes]:

@@ -1,0 +1,92 @@
+"""PreparationConfig: defaults, round trip, and errors that name the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from preparation.config import PreparationConfig
+
+DEFAULTS = {
+    "text_field": "text",
+    "text_column": "text",
+    "lowercase": True,
+    "min_token_length": 2,
+    "stop_words": None,
+    "min_df": 2,
+    "max_df": 0.5,
+    "max_vocabulary": 2000,
+    "min_document_tokens": 5,
+    "validation_ratio": 0.1,
+    "test_ratio": 0.1,
+    "train_shards": 4,
+    "split_salt": "",
+    "max_document_bytes": 1_000_000,
+}
+
+
+def test_defaults() -> None:
+    assert PreparationConfig.from_dict({}).to_dict() == DEFAULTS
+    assert PreparationConfig() == PreparationConfig.from_dict({})
+
+
+def test_round_trip() -> None:
+    data = {
+        **DEFAULTS,
+        "stop_words": ["foo", "bar"],
+        "min_df": 0.01,
+        "max_df": 5000,
+        "validation_ratio": 0,
+        "split_salt": "v2",
+    }
+    config = PreparationConfig.from_dict(data)
+    assert config.stop_words == ("foo", "bar")
+    assert config.to_dict() == data
+    assert PreparationConfig.from_dict(config.to_dict()) == config
+    hash(config)  # frozen and hashable, stop words included
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"colour": "red"}, "colour"),
+        ({"text_field": ""}, "text_field"),
+        ({"text_column": 3}, "text_column"),
+        ({"lowercase": "yes"}, "lowercase"),
+        ({"min_token_length": 0}, "min_token_length"),
+        ({"min_token_length": 2.0}, "min_token_length"),
+        ({"stop_words": "the"}, "stop_words"),
+        ({"stop_words": ["the", ""]}, "stop_words"),
+        ({"stop_words": ["the", 1]}, "stop_words"),
+        ({"min_df": 0}, "min_df"),
+        ({"min_df": 1.0}, "min_df"),
+        ({"min_df": True}, "min_df"),
+        ({"min_df": "2"}, "min_df"),
+        ({"min_df": float("nan")}, "min_df"),
+        ({"max_df": 0.0}, "max_df"),
+        ({"max_df": 1.5}, "max_df"),
+        ({"max_df": 0}, "max_df"),
+        ({"min_df": 10, "max_df": 5}, "max_df"),
+        ({"min_df": 0.4, "max_df": 0.3}, "max_df"),
+        ({"max_vocabulary": 0}, "max_vocabulary"),
+        ({"max_vocabulary": 1_000_001}, "max_vocabulary"),
+        ({"min_document_tokens": 0}, "min_document_tokens"),
+        ({"validation_ratio": -0.1}, "validation_ratio"),
+        ({"validation_ratio": 1}, "validation_ratio"),
+        ({"test_ratio": None}, "test_ratio"),
+        ({"validation_ratio": 0.5, "test_ratio": 0.5}, "test_ratio"),
+        ({"train_shards": 0}, "train_shards"),
+        ({"train_shards": 1001}, "train_shards"),
+        ({"split_salt": 7}, "split_salt"),
+        ({"max_document_bytes": 0}, "max_document_bytes"),
+    ],
+)
+def test_errors_name_the_field(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{field}: "):
+        PreparationConfig.from_dict(changes)
+
+
+def test_not_an_object() -> None:
+    with pytest.raises(ValueError, match=r"^config: "):
+        PreparationConfig.from_dict(["min_df", 2])  # type: ignore[arg-type]

@@ -1,0 +1,190 @@
+"""Reading corpora: txt, jsonl and csv, plain and gzip; every bad input counted, none fatal."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from preparation.corpus import EXAMPLES_PER_REASON, CorpusReader, Report, file_kind
+
+from .conftest import jsonl, write_file
+
+
+def read(root: Path, **options: object) -> tuple[list[tuple[str, str]], Report]:
+    settings: dict[str, object] = {
+        "text_field": "text",
+        "text_column": "text",
+        "max_document_bytes": 1_000_000,
+    }
+    settings.update(options)
+    reader = CorpusReader(root, **settings)  # type: ignore[arg-type]
+    report = Report()
+    return list(reader.documents(report)), report
+
+
+def problems(report: Report) -> dict[str, int]:
+    return {reason: count for reason, count in report.dropped.items() if count}
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_txt_one_document_per_file_id_is_relative_path(tmp_path: Path, suffix: str) -> None:
+    write_file(tmp_path / f"b/two.txt{suffix}", "second document")
+    write_file(tmp_path / f"a.txt{suffix}", "\ufefffirst document")  # a BOM is not text
+    write_file(tmp_path / f"b/c/three.TXT{suffix}", "third")
+    documents, report = read(tmp_path)
+    assert documents == [
+        (f"a.txt{suffix}", "first document"),
+        (f"b/two.txt{suffix}", "second document"),  # a folder's files before its subfolders
+        (f"b/c/three.TXT{suffix}", "third"),
+    ]
+    assert report.files_read == 3 and not problems(report)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_jsonl_text_field_and_ids(tmp_path: Path, suffix: str) -> None:
+    lines = jsonl(
+        [
+            {"body": "first", "id": "doc-1"},
+            {"body": "second", "id": 7},
+            {"body": "third"},
+            {"body": "fourth", "id": ""},
+        ]
+    )
+    write_file(tmp_path / f"part.jsonl{suffix}", lines.replace("\n", "\n\n", 1))  # a blank line
+    documents, report = read(tmp_path, text_field="body")
+    name = f"part.jsonl{suffix}"
+    assert documents == [
+        ("doc-1", "first"),
+        ("7", "second"),
+        (f"{name}:4", "third"),
+        (f"{name}:5", "fourth"),
+    ]
+    assert not problems(report)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_csv_text_column_ids_and_quoting(tmp_path: Path, suffix: str) -> None:
+    content = (
+        "\ufeffid,title,body\r\n"  # spreadsheet exports start with a BOM
+        'a1,One,"first, with a comma"\r\n'
+        "\r\n"
+        ',Two,"second\nover two lines"\r\n'
+        'a3,Three,"a ""quoted"" word"\r\n'
+    )
+    write_file(tmp_path / f"t.csv{suffix}", content)
+    documents, report = read(tmp_path, text_column="body")
+    assert documents == [
+        ("a1", "first, with a comma"),
+        (f"t.csv{suffix}:2", "second\nover two lines"),
+        ("a3", 'a "quoted" word'),
+    ]
+    assert not problems(report)
+
+
+def test_csv_without_id_column_uses_row_numbers(tmp_path: Path) -> None:
+    write_file(tmp_path / "t.csv", "text\nalpha\nbeta\n")
+    assert read(tmp_path)[0] == [("t.csv:1", "alpha"), ("t.csv:2", "beta")]
+
+
+def test_csv_cells_above_the_csv_module_default_limit(tmp_path: Path) -> None:
+    long_text = "word " * 40_000  # 200 KB, over csv's default 128 Ki characters
+    write_file(tmp_path / "t.csv", f"text\n{long_text}\nshort\n")
+    documents, report = read(tmp_path)
+    assert [text for _, text in documents] == [long_text, "short"]
+    documents, report = read(tmp_path, max_document_bytes=100_000)
+    assert [text for _, text in documents] == ["short"]
+    assert problems(report) == {"too_large": 1}
+
+
+def test_bad_files_are_counted_not_fatal(tmp_path: Path) -> None:
+    write_file(tmp_path / "good.txt", "a good document")
+    write_file(tmp_path / "empty.txt", "")
+    write_file(tmp_path / "blank.txt", " \n\t\n")
+    write_file(tmp_path / "binary.txt", b"GIF89a\x00\x01\x02 text")
+    write_file(tmp_path / "latin1.txt", "caf\xe9".encode("latin-1"))
+    write_file(tmp_path / "binary.jsonl", b'{"text": "x"}\n\x00\x00\x00')
+    write_file(tmp_path / "nothing.jsonl", "\n\n")
+    write_file(tmp_path / "header-only.csv", "id,text\n")
+    write_file(tmp_path / "no-column.csv", "id,body\n1,hello\n")
+    write_file(tmp_path / "zero.csv", "")
+    write_file(tmp_path / "image.png", b"\x89PNG")
+    write_file(tmp_path / "notes.md", "# notes")
+    (tmp_path / "broken.jsonl.gz").write_bytes(b"this is not gzip")
+    (tmp_path / "cut.txt.gz").write_bytes(gzip.compress(b"some text here" * 100)[:40])
+    documents, report = read(tmp_path)
+    assert documents == [("good.txt", "a good document")]
+    assert problems(report) == {
+        "empty": 5,  # empty.txt, blank.txt, nothing.jsonl, header-only.csv, zero.csv
+        "binary": 2,
+        "bad_encoding": 1,
+        "missing_text": 1,
+        "unsupported_file": 2,
+        "unreadable": 2,
+    }
+    assert report.files_read == 12
+    assert report.examples["unsupported_file"] == ["image.png", "notes.md"]
+    assert report.examples["missing_text"] == ["no-column.csv: no column 'text'"]
+
+
+def test_bad_lines_and_rows_are_counted_per_document(tmp_path: Path) -> None:
+    lines = [
+        b'{"text": "fine"}',
+        b'{"text": "caf\xe9"}',  # Latin-1, not UTF-8
+        b"{not json",
+        b'["a list"]',
+        b'{"other": "no text field"}',
+        b'{"text": null}',
+        b'{"text": 12}',
+        b'{"text": "   "}',
+        b'{"text": "' + b"x" * 200 + b'"}',
+        b'{"text": "also fine"}',
+    ]
+    write_file(tmp_path / "a.jsonl", b"\n".join(lines) + b"\n")
+    rows = b"id,text\n1,fine\n2,caf\xe9\n3\n4,\n5,ok too\n"
+    write_file(tmp_path / "b.csv", rows)
+    documents, report = read(tmp_path, max_document_bytes=100)
+    assert [text for _, text in documents] == ["fine", "also fine", "fine", "ok too"]
+    assert problems(report) == {
+        "bad_encoding": 2,
+        "bad_json": 2,
+        "missing_text": 4,  # no field, null, a number, a short CSV row
+        "empty": 2,
+        "too_large": 1,
+    }
+    assert report.examples["bad_json"] == ["a.jsonl:3", "a.jsonl:4"]
+    assert report.examples["bad_encoding"] == ["a.jsonl:2", "b.csv:2"]
+
+
+def test_too_large_counts_utf8_bytes(tmp_path: Path) -> None:
+    write_file(tmp_path / "ascii.txt", "a" * 10)
+    write_file(tmp_path / "accents.txt", "é" * 6)  # 6 characters, 12 bytes
+    write_file(tmp_path / "a.jsonl", jsonl([{"text": "é" * 6}, {"text": "é" * 5}]))
+    documents, report = read(tmp_path, max_document_bytes=10)
+    assert [where for where, _ in documents] == ["a.jsonl:2", "ascii.txt"]
+    assert problems(report) == {"too_large": 2}
+
+
+def test_examples_are_capped(tmp_path: Path) -> None:
+    write_file(tmp_path / "a.jsonl", "not json\n" * 20)
+    _, report = read(tmp_path)
+    assert report.dropped["bad_json"] == 20
+    assert len(report.examples["bad_json"]) == EXAMPLES_PER_REASON
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("a.txt", "txt"),
+        ("a.TXT.GZ", "txt"),
+        ("a.jsonl.gz", "jsonl"),
+        ("a.csv", "csv"),
+        ("a.json", None),
+        ("a.gz", None),
+        ("txt", None),
+        ("a.txt.bz2", None),
+    ],
+)
+def test_file_kind(name: str, kind: str | None) -> None:
+    assert file_kind(name) == kind

@@ -1,0 +1,91 @@
+"""job.py as SageMaker Processing runs it: a file executed by path, not an installed package."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import write_file, write_synthetic_jsonl
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_job(tmp_path: Path, config: object, *extra: str) -> subprocess.CompletedProcess[str]:
+    # The package copied to a folder of its own, as the Processing job's code input would be.
+    code = tmp_path / "code"
+    shutil.copytree(
+        ROOT / "preparation", code / "preparation", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    return subprocess.run(
+        [
+            sys.executable,
+            str(code / "preparation/job.py"),
+            "--config-file",
+            str(tmp_path / "config.json"),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},  # no PYTHONPATH: the script must find its package itself
+        timeout=60,
+    )
+
+
+def test_job_writes_and_prints_the_summary(tmp_path: Path) -> None:
+    write_synthetic_jsonl(tmp_path / "corpus/a.jsonl", 200)
+    result = run_job(
+        tmp_path,
+        {"train_shards": 2, "split_salt": "job"},
+        "--input",
+        str(tmp_path / "corpus"),
+        "--output",
+        str(tmp_path / "output"),
+    )
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed == json.loads((tmp_path / "output/dataset.json").read_text())
+    assert printed["documents"]["total"] == 200
+    assert printed["config"]["split_salt"] == "job"
+    assert (tmp_path / "output/train/part-00001.pbr").is_file()
+    assert (tmp_path / "output/auxiliary/vocab.txt").is_file()
+    assert "pass 2" in result.stderr
+
+
+def test_job_without_usable_documents_exits_3(tmp_path: Path) -> None:
+    write_file(tmp_path / "corpus/a.txt", "")
+    result = run_job(
+        tmp_path, {}, "--input", str(tmp_path / "corpus"), "--output", str(tmp_path / "output")
+    )
+    assert result.returncode == 3
+    printed = json.loads(result.stdout)
+    assert printed["error"] == "no readable document in the input folder"
+    assert printed["dropped"]["empty"] == 1
+    assert json.loads((tmp_path / "output/dataset.json").read_text()) == printed
+
+
+def test_job_rejects_a_bad_config(tmp_path: Path) -> None:
+    write_synthetic_jsonl(tmp_path / "corpus/a.jsonl", 20)
+    result = run_job(
+        tmp_path,
+        {"max_df": 2.0},
+        "--input",
+        str(tmp_path / "corpus"),
+        "--output",
+        str(tmp_path / "output"),
+    )
+    assert result.returncode == 2
+    assert "max_df: " in result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "output").exists()
+
+
+def test_no_module_shadows_the_standard_library() -> None:
+    # Run as a file, job.py's folder is on sys.path until the script removes it; a module named
+    # like a standard one (tokenize.py, say) would break imports before that.
+    names = {path.stem for path in (ROOT / "preparation").glob("*.py")}
+    assert not names & sys.stdlib_module_names
