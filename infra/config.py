@@ -9,6 +9,7 @@ that caused it.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,12 @@ LOG_RETENTION_DAYS = (
 # fmt: on
 
 
+# Deliberately simple: SNS itself checks the address when the subscription is confirmed.
+EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
+
+
 class ConfigError(ValueError):
     """A context value is missing, malformed or inconsistent; the message names the key."""
 
@@ -57,6 +64,12 @@ class PipelineConfig(BaseModel):
     removal_policy: Literal["retain", "destroy"] = "retain"
     archive_retention_days: int = Field(default=30, ge=1, le=3653)
     log_retention_days: int = 30
+    # How long an execution waits before asking again for one of the concurrent job slots.
+    capacity_wait_seconds: int = Field(default=60, ge=10, le=3600)
+    # Where alarm notifications go (an email subscription to the alarm topic); none if null.
+    alarm_email: str | None = None
+    # Time to live of the ledger's request claims and job records (DynamoDB TTL).
+    ledger_retention_days: int = Field(default=30, ge=1, le=3653)
     powertools_layer_parameter: str = Field(
         default="/aws/service/powertools/python/arm64/python3.12/3.37.0",
         pattern=r"^/[A-Za-z0-9_.\-/]+$",
@@ -88,6 +101,13 @@ class PipelineConfig(BaseModel):
             )
         return value
 
+    @field_validator("alarm_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.fullmatch(value):
+            raise ValueError("must be an email address, e.g. 'ops@example.com', or null")
+        return value
+
     @field_validator("log_retention_days")
     @classmethod
     def _cloudwatch_retention(cls, value: int) -> int:
@@ -96,7 +116,9 @@ class PipelineConfig(BaseModel):
         return value
 
 
-Kind = Literal["str", "int", "optional_int", "bool", "str_list"]
+Kind = Literal[
+    "str", "optional_str", "int", "optional_int", "optional_float", "bool", "str_list", "prices"
+]
 
 
 @dataclass(frozen=True)
@@ -112,6 +134,10 @@ class ContextKey:
 _TUNING_KEYS: tuple[tuple[str, str, Kind], ...] = (
     ("instanceType", "instance_type", "str"),
     ("allowedInstanceTypes", "allowed_instance_types", "str_list"),
+    ("instancePrices", "instance_prices", "prices"),
+    ("pricesAsOf", "prices_as_of", "str"),
+    ("maxRequestCostUsd", "max_request_cost_usd", "optional_float"),
+    ("maxConcurrentTuningJobs", "max_concurrent_jobs", "int"),
     ("instanceCount", "instance_count", "int"),
     ("maxInstanceCount", "max_instance_count", "int"),
     ("volumeSizeGb", "volume_size_gb", "int"),
@@ -136,6 +162,9 @@ _PIPELINE_KEYS: tuple[tuple[str, str, Kind], ...] = (
     ("removalPolicy", "removal_policy", "str"),
     ("archiveRetentionDays", "archive_retention_days", "int"),
     ("logRetentionDays", "log_retention_days", "int"),
+    ("capacityWaitSeconds", "capacity_wait_seconds", "int"),
+    ("alarmEmail", "alarm_email", "optional_str"),
+    ("ledgerRetentionDays", "ledger_retention_days", "int"),
     ("powertoolsLayerParameter", "powertools_layer_parameter", "str"),
 )
 
@@ -152,10 +181,14 @@ _NONE = {"", "null", "none"}
 
 def _coerce(spec: ContextKey, value: Any) -> Any:
     """Turn a context value (JSON from cdk.json, or a string from `-c`) into the field's type."""
-    if spec.kind == "optional_int" and (
+    if spec.kind.startswith("optional_") and (
         value is None or (isinstance(value, str) and value.strip().lower() in _NONE)
     ):
         return None
+    if spec.kind == "optional_float":
+        return _number(spec, value)
+    if spec.kind == "prices":
+        return _prices(spec, value)
     if spec.kind in ("int", "optional_int"):
         if isinstance(value, bool):
             raise ConfigError(f"{spec.key}: expected an integer, got {value!r}")
@@ -191,6 +224,49 @@ def _coerce(spec: ContextKey, value: Any) -> Any:
     return value
 
 
+NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _number(spec: ContextKey, value: Any) -> float:
+    """A finite number, from JSON or from a `-c` string."""
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (is_number or (isinstance(value, str) and NUMBER.fullmatch(value))):
+        raise ConfigError(f"{spec.key}: expected a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ConfigError(f"{spec.key}: expected a number, got {value!r}")
+    return number
+
+
+def _prices(spec: ContextKey, value: Any) -> dict[str, float]:
+    """A JSON object of instance type -> USD per instance-hour (a `-c` value is JSON text)."""
+    prices = value
+    if isinstance(value, str):
+        try:
+            prices = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{spec.key}: not a valid JSON object ({err.msg})") from err
+    if not isinstance(prices, dict) or not prices:
+        raise ConfigError(
+            f"{spec.key}: expected a JSON object of instance type to USD per hour, "
+            f'e.g. {{"ml.g4dn.xlarge": 0.736}}, got {value!r}'
+        )
+    result: dict[str, float] = {}
+    for instance_type, price in prices.items():
+        if not isinstance(instance_type, str) or not instance_type.startswith("ml."):
+            raise ConfigError(
+                f"{spec.key}: {instance_type!r} is not a SageMaker instance type (ml.*)"
+            )
+        if isinstance(price, bool) or not isinstance(price, int | float):
+            raise ConfigError(f"{spec.key}: the price of {instance_type} must be a number")
+        result[instance_type] = float(price)
+    return result
+
+
+# Keys a cross-field message concerns although it names only one of their fields.
+_ALSO_CONCERNS = {"no price for": "allowed_instance_types"}
+
+
 def _explain(err: ValidationError, *, tuning: bool) -> ConfigError:
     """Rephrase pydantic's errors in terms of context keys."""
     lines = []
@@ -210,6 +286,10 @@ def _explain(err: ValidationError, *, tuning: bool) -> ConfigError:
             ]
             if tuning and "spot" in message and _BY_FIELD[(True, "use_spot")].key not in keys:
                 keys.append(_BY_FIELD[(True, "use_spot")].key)
+            for phrase, field in _ALSO_CONCERNS.items():
+                related = _BY_FIELD.get((tuning, field))
+                if phrase in message and related and related.key not in keys:
+                    keys.append(related.key)
         lines.append(f"{', '.join(keys) or 'configuration'}: {message}")
     return ConfigError("; ".join(lines))
 
@@ -230,7 +310,10 @@ def load_config(get: Callable[[str], Any] | Mapping[str, Any]) -> PipelineConfig
     pipeline_values: dict[str, Any] = {}
     for spec in CONTEXT_KEYS:
         raw = lookup(spec.key)
-        if raw is None:
+        # An explicit null means "none" for optional keys (e.g. no cost cap), not "default";
+        # only a mapping tells an explicit null from an absent key.
+        explicit_null = isinstance(get, Mapping) and spec.key in get
+        if raw is None and not (explicit_null and spec.kind.startswith("optional_")):
             continue
         target = tuning_values if spec.tuning else pipeline_values
         target[spec.field] = _coerce(spec, raw)

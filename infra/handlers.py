@@ -1,4 +1,4 @@
-"""The six Lambda functions behind the workflow, all built from the `lambdas/` folder."""
+"""The Lambda functions behind the workflow and its clean-up, all built from `lambdas/`."""
 
 from __future__ import annotations
 
@@ -40,6 +40,17 @@ HANDLERS = (
     ),
     HandlerSpec("publish", "ntm_tuning.handlers.publish.handler", "Publishes a result event"),
     HandlerSpec("stop", "ntm_tuning.handlers.stop.handler", "Stops an overdue tuning job"),
+    HandlerSpec(
+        "admit",
+        "ntm_tuning.handlers.admit.handler",
+        "Takes one of the concurrent tuning job slots",
+    ),
+    HandlerSpec("release", "ntm_tuning.handlers.release.handler", "Gives a tuning job slot back"),
+    HandlerSpec(
+        "cleanup",
+        "ntm_tuning.handlers.cleanup.handler",
+        "Stops the tuning job of an execution that ended early and frees its slot",
+    ),
 )
 
 
@@ -49,8 +60,10 @@ class TuningHandlers(Construct):
     Each function has its own role that may write only to its own log group (so no managed
     policy is needed); the stack grants everything else.
 
-    Attributes: ``validate``, ``start``, ``poll``, ``summarize``, ``publish``, ``stop``
-    (``lambda_.Function``), ``functions`` and ``log_groups`` (by handler name).
+    Attributes: ``validate``, ``start``, ``poll``, ``summarize``, ``publish``, ``stop``,
+    ``admit``, ``release`` (the workflow's steps), ``cleanup`` (invoked by EventBridge when an
+    execution ends early) (``lambda_.Function``), ``functions`` and ``log_groups`` (by
+    handler name).
     """
 
     def __init__(
@@ -140,3 +153,6 @@ class TuningHandlers(Construct):
         self.summarize = self.functions["summarize"]
         self.publish = self.functions["publish"]
         self.stop = self.functions["stop"]
+        self.admit = self.functions["admit"]
+        self.release = self.functions["release"]
+        self.cleanup = self.functions["cleanup"]

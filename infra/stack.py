@@ -9,8 +9,12 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
 from infra.config import OUTPUT_PREFIX, REPORT_PREFIX, PipelineConfig
+from infra.dead_letters import DeadLetterQueues
 from infra.grants import grant_object_put, grant_object_read, grant_sagemaker
 from infra.handlers import TuningHandlers
+from infra.ledger import Ledger
+from infra.monitoring import METRICS_NAMESPACE, Monitoring, WatchedRule
+from infra.orphan_cleanup import OrphanCleanup
 from infra.results_bus import ResultsBus
 from infra.sagemaker_role import SageMakerExecutionRole
 from infra.storage import Storage
@@ -19,6 +23,19 @@ from infra.triggers import Triggers
 from infra.workflow import TuningWorkflow
 
 DESCRIBE_TUNING_JOB = "sagemaker:DescribeHyperParameterTuningJob"
+SERVICE_NAME = "ntm-tuning"
+
+# Single-item ledger operations per handler (ntm_tuning.ledger): request claims (validate),
+# job slots (admit, release, and start when SageMaker is out of capacity), job records (start),
+# and the clean-up of executions that ended early.
+LEDGER_ACTIONS = {
+    "validate": ("dynamodb:GetItem", "dynamodb:PutItem"),
+    "start": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+    # PutItem: Ledger.acquire creates the capacity item on first use (conditional put).
+    "admit": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+    "release": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+    "cleanup": ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+}
 
 
 class NtmTuningStack(Stack):
@@ -48,11 +65,24 @@ class NtmTuningStack(Stack):
             image_repository_arn=image.repository_arn,
         )
 
+        ledger = Ledger(self, "Ledger", key=storage.key, removal_policy=removal_policy)
+        dead_letters = DeadLetterQueues(
+            self, "DeadLetters", key=storage.key, removal_policy=removal_policy
+        )
+        request_dlq = dead_letters.queue(
+            "Requests", purpose="tuning requests EventBridge could not start a workflow for"
+        )
+        cleanup_dlq = dead_letters.queue(
+            "Cleanups",
+            purpose="executions that ended early and could not be cleaned up",
+        )
+
         handlers = TuningHandlers(
             self,
             "Handlers",
             environment={
-                "POWERTOOLS_SERVICE_NAME": "ntm-tuning",
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 "DATA_BUCKET": storage.data_bucket.bucket_name,
                 "ARTIFACTS_BUCKET": storage.artifacts_bucket.bucket_name,
@@ -64,6 +94,8 @@ class NtmTuningStack(Stack):
                 "REQUEST_PREFIX": config.request_prefix,
                 "OUTPUT_PREFIX": OUTPUT_PREFIX,
                 "REPORT_PREFIX": REPORT_PREFIX,
+                "LEDGER_TABLE": ledger.table.table_name,
+                "LEDGER_TTL_DAYS": str(config.ledger_retention_days),
                 "TUNING_DEFAULTS": json.dumps(config.tuning.model_dump(mode="json")),
             },
             powertools_layer_parameter=config.powertools_layer_parameter,
@@ -105,6 +137,13 @@ class NtmTuningStack(Stack):
             handlers.stop,
             tuning_job_actions=["sagemaker:StopHyperParameterTuningJob", DESCRIBE_TUNING_JOB],
         )
+        for name, actions in LEDGER_ACTIONS.items():
+            ledger.grant(handlers.functions[name], actions)
+        grant_sagemaker(
+            handlers.cleanup,
+            tuning_job_actions=[DESCRIBE_TUNING_JOB, "sagemaker:StopHyperParameterTuningJob"],
+        )
+        results.bus.grant_put_events_to(handlers.cleanup)
 
         workflow = TuningWorkflow(
             self,
@@ -115,12 +154,15 @@ class NtmTuningStack(Stack):
             summarize=handlers.summarize,
             publish=handlers.publish,
             stop=handlers.stop,
+            admit=handlers.admit,
+            release=handlers.release,
             poll_interval_seconds=config.poll_interval_seconds,
+            capacity_wait_seconds=config.capacity_wait_seconds,
             key=storage.key,
             log_retention_days=config.log_retention_days,
             removal_policy=removal_policy,
         )
-        Triggers(
+        triggers = Triggers(
             self,
             "Triggers",
             state_machine=workflow.state_machine,
@@ -128,6 +170,30 @@ class NtmTuningStack(Stack):
             request_prefix=config.request_prefix,
             results_bus=results.bus,
             event_source=config.event_source,
+            dead_letter_queue=request_dlq,
+        )
+        cleanup = OrphanCleanup(
+            self,
+            "OrphanCleanup",
+            state_machine=workflow.state_machine,
+            function=handlers.cleanup,
+            dead_letters=dead_letters,
+            dead_letter_queue=cleanup_dlq,
+        )
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            key=storage.key,
+            alarm_email=config.alarm_email,
+            service_name=SERVICE_NAME,
+            state_machine=workflow.state_machine,
+            functions=handlers.functions,
+            queues=dead_letters.queues,
+            rules={
+                "RequestUploaded": WatchedRule(triggers.request_uploaded),
+                "RequestEvent": WatchedRule(triggers.request_event, results.bus.event_bus_name),
+                "OrphanCleanup": WatchedRule(cleanup.rule),
+            },
         )
 
         outputs = {
@@ -136,6 +202,11 @@ class NtmTuningStack(Stack):
             "ResultsBusName": results.bus.event_bus_name,
             "ResultsBusArn": results.bus.event_bus_arn,
             "StateMachineArn": workflow.state_machine.state_machine_arn,
+            "LedgerTableName": ledger.table.table_name,
+            "AlarmTopicArn": monitoring.topic.topic_arn,
+            "DashboardName": monitoring.dashboard.dashboard_name,
+            "RequestDeadLetterQueueUrl": request_dlq.queue_url,
+            "CleanupDeadLetterQueueUrl": cleanup_dlq.queue_url,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

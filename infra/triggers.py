@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 from ntm_tuning.events import REQUESTED
+
+# EventBridge retries a delivery it could not make (throttling, an unavailable target) for up
+# to a day, then puts the event in the dead-letter queue instead of dropping it.
+MAX_EVENT_AGE = Duration.hours(24)
+RETRY_ATTEMPTS = 185  # EventBridge's maximum (and default)
 
 
 class Triggers(Construct):
@@ -15,6 +22,7 @@ class Triggers(Construct):
 
     Attributes: ``request_uploaded`` (default bus, S3 Object Created under the request
     prefix), ``request_event`` (results bus, ``NTM Tuning Requested`` from other sources).
+    A request that cannot be delivered goes to ``dead_letter_queue``.
     """
 
     def __init__(
@@ -27,9 +35,19 @@ class Triggers(Construct):
         request_prefix: str,
         results_bus: events.IEventBus,
         event_source: str,
+        dead_letter_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, id)
         field = events.EventField.from_path
+
+        def start_workflow(input: events.RuleTargetInput) -> targets.SfnStateMachine:
+            return targets.SfnStateMachine(
+                state_machine,
+                input=input,
+                dead_letter_queue=dead_letter_queue,
+                max_event_age=MAX_EVENT_AGE,
+                retry_attempts=RETRY_ATTEMPTS,
+            )
 
         self.request_uploaded = events.Rule(
             self,
@@ -45,9 +63,8 @@ class Triggers(Construct):
             ),
         )
         self.request_uploaded.add_target(
-            targets.SfnStateMachine(
-                state_machine,
-                input=events.RuleTargetInput.from_object(
+            start_workflow(
+                events.RuleTargetInput.from_object(
                     {
                         "origin": "s3",
                         "event_id": field("$.id"),
@@ -57,7 +74,7 @@ class Triggers(Construct):
                         "version_id": field("$.detail.object.version-id"),
                         "etag": field("$.detail.object.etag"),
                     }
-                ),
+                )
             )
         )
 
@@ -73,9 +90,8 @@ class Triggers(Construct):
             ),
         )
         self.request_event.add_target(
-            targets.SfnStateMachine(
-                state_machine,
-                input=events.RuleTargetInput.from_object(
+            start_workflow(
+                events.RuleTargetInput.from_object(
                     {
                         "origin": "event",
                         "event_id": field("$.id"),
@@ -83,6 +99,6 @@ class Triggers(Construct):
                         "source": field("$.source"),
                         "request": field("$.detail"),
                     }
-                ),
+                )
             )
         )

@@ -1,4 +1,4 @@
-"""The Step Functions workflow: validate, start, watch, summarize and publish a tuning job."""
+"""The Step Functions workflow: validate, admit, start, watch, summarize, publish, release."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
-from ntm_tuning.errors import EventPublishFailed, SageMakerThrottled
+from ntm_tuning.errors import EventPublishFailed, LedgerThrottled, SageMakerThrottled
 from ntm_tuning.events import FAILED, REJECTED, STOPPED, SUCCEEDED
 
 from infra.log_groups import encrypted_log_group
@@ -17,10 +17,17 @@ from infra.nag import acknowledge, arn_ref
 # Step Functions sees a Python handler's exception as an error named after its class.
 SAGEMAKER_THROTTLED = SageMakerThrottled.__name__
 EVENT_PUBLISH_FAILED = EventPublishFailed.__name__
+LEDGER_THROTTLED = LedgerThrottled.__name__
 
 
 class TuningWorkflow(Construct):
     """A standard state machine that polls the tuning job until it ends or its deadline passes.
+
+    A request is claimed in the ledger when it is validated (a second delivery of it ends as
+    ``Duplicate delivery``); the execution then waits for one of the configured concurrent
+    job slots, starts the job, watches it, publishes the outcome and gives the slot back on
+    every path that started to run. An execution that dies before that (aborted, timed out,
+    failed) is handled by the orphan clean-up rule, outside the state machine.
 
     State names are a contract with the offline workflow tests; keep them verbatim.
 
@@ -38,7 +45,10 @@ class TuningWorkflow(Construct):
         summarize: lambda_.IFunction,
         publish: lambda_.IFunction,
         stop: lambda_.IFunction,
+        admit: lambda_.IFunction,
+        release: lambda_.IFunction,
         poll_interval_seconds: int,
+        capacity_wait_seconds: int,
         key: kms.IKey,
         log_retention_days: int,
         removal_policy: RemovalPolicy,
@@ -75,18 +85,67 @@ class TuningWorkflow(Construct):
             )
             return task
 
-        publish_failure = publisher("Publish failure", FAILED).next(
-            sfn.Fail(self, "Tuning failed", error="TuningFailed")
+        def retry_ledger_throttling(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+            task.add_retry(
+                errors=[LEDGER_THROTTLED],
+                interval=Duration.seconds(2),
+                backoff_rate=2.0,
+                max_attempts=6,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+            return task
+
+        # Every path that may hold a job slot ends here: give it back (a no-op if the
+        # execution holds none), then end as the published outcome says. A release that
+        # fails does not change the outcome; its function's error alarm reports it.
+        duplicate_delivery = sfn.Succeed(self, "Duplicate delivery")
+        published = "$.published.detail_type"
+        outcome = (
+            sfn.Choice(self, "Outcome")
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present("$.start.duplicate"),
+                    sfn.Condition.boolean_equals("$.start.duplicate", True),
+                ),
+                duplicate_delivery,
+            )
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present(published),
+                    sfn.Condition.string_equals(published, SUCCEEDED),
+                ),
+                sfn.Succeed(self, "Tuning job succeeded"),
+            )
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present(published),
+                    sfn.Condition.string_equals(published, STOPPED),
+                ),
+                sfn.Fail(self, "Tuning job stopped", error="TuningJobStopped"),
+            )
+            .otherwise(sfn.Fail(self, "Tuning failed", error="TuningFailed"))
         )
+        release_capacity = retry_ledger_throttling(
+            tasks.LambdaInvoke(
+                self,
+                "Release capacity",
+                lambda_function=release,
+                payload_response_only=True,
+                payload=sfn.TaskInput.from_object(
+                    {"execution_id": sfn.JsonPath.string_at("$$.Execution.Id")}
+                ),
+                result_path="$.release",
+            )
+        )
+        release_capacity.add_catch(outcome, errors=[sfn.Errors.ALL], result_path="$.release_error")
+        release_capacity.next(outcome)
+
+        publish_failure = publisher("Publish failure", FAILED).next(release_capacity)
         publish_rejection = publisher("Publish rejection", REJECTED).next(
             sfn.Succeed(self, "Request rejected")
         )
-        publish_stopped = publisher("Publish stopped", STOPPED).next(
-            sfn.Fail(self, "Tuning job stopped", error="TuningJobStopped")
-        )
-        publish_success = publisher("Publish success", SUCCEEDED).next(
-            sfn.Succeed(self, "Tuning job succeeded")
-        )
+        publish_stopped = publisher("Publish stopped", STOPPED).next(release_capacity)
+        publish_success = publisher("Publish success", SUCCEEDED).next(release_capacity)
 
         def on_error(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
             task.add_catch(publish_failure, errors=[sfn.Errors.ALL], result_path="$.error")
@@ -107,6 +166,29 @@ class TuningWorkflow(Construct):
                 result_path="$",
             )
         )
+        acquire_capacity = on_error(
+            retry_ledger_throttling(
+                tasks.LambdaInvoke(
+                    self,
+                    "Acquire capacity",
+                    lambda_function=admit,
+                    payload_response_only=True,
+                    payload=sfn.TaskInput.from_object(
+                        {
+                            "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                            "request_id": sfn.JsonPath.string_at("$.request_id"),
+                            "tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name"),
+                        }
+                    ),
+                    result_path="$.admission",
+                )
+            )
+        )
+        wait_for_capacity = sfn.Wait(
+            self,
+            "Wait for capacity",
+            time=sfn.WaitTime.duration(Duration.seconds(capacity_wait_seconds)),
+        )
         start_job = on_error(
             retry_throttling(
                 tasks.LambdaInvoke(
@@ -119,6 +201,11 @@ class TuningWorkflow(Construct):
                             "tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name"),
                             "create_request": sfn.JsonPath.object_at("$.create_request"),
                             "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                            "request": {
+                                "request_id": sfn.JsonPath.string_at("$.request_id"),
+                                "request_name": sfn.JsonPath.string_at("$.request_name"),
+                                "origin": sfn.JsonPath.string_at("$.origin"),
+                            },
                         }
                     ),
                     result_path="$.start",
@@ -186,13 +273,24 @@ class TuningWorkflow(Construct):
             .otherwise(wait)
         )
         watch = wait.next(describe_job).next(job_status)
-        duplicate = (
-            sfn.Choice(self, "Duplicate delivery?")
+        # SageMaker's own limits (ResourceLimitExceeded) send the execution back to waiting;
+        # the start step has then given its slot back.
+        job_started = (
+            sfn.Choice(self, "Job started?")
             .when(
-                sfn.Condition.boolean_equals("$.start.duplicate", True),
-                sfn.Succeed(self, "Duplicate delivery"),
+                sfn.Condition.boolean_equals("$.start.capacity_exhausted", True),
+                wait_for_capacity,
             )
+            .when(sfn.Condition.boolean_equals("$.start.duplicate", True), release_capacity)
             .otherwise(watch)
+        )
+        capacity_available = (
+            sfn.Choice(self, "Capacity available?")
+            .when(
+                sfn.Condition.boolean_equals("$.admission.admitted", True),
+                start_job.next(job_started),
+            )
+            .otherwise(wait_for_capacity.next(acquire_capacity))
         )
         accepted = (
             sfn.Choice(self, "Request accepted?")
@@ -201,7 +299,8 @@ class TuningWorkflow(Construct):
                 sfn.Condition.string_equals("$.outcome", "ignored"),
                 sfn.Succeed(self, "Not a tuning request"),
             )
-            .otherwise(start_job.next(duplicate))
+            .when(sfn.Condition.string_equals("$.outcome", "duplicate"), duplicate_delivery)
+            .otherwise(acquire_capacity.next(capacity_available))
         )
 
         self.log_group = encrypted_log_group(
@@ -225,13 +324,13 @@ class TuningWorkflow(Construct):
             tracing_enabled=True,
         )
 
-        functions = (validate, start, poll, summarize, publish, stop)
+        functions = (validate, start, poll, summarize, publish, stop, admit, release)
         acknowledge(
             self.state_machine.role,
             "AwsSolutions-IAM5",
             reason=(
                 "Step Functions' Lambda task grant covers each function and its version/alias "
-                "qualifiers (`<arn>:*`); only this workflow's six functions."
+                "qualifiers (`<arn>:*`); only the functions this workflow's states invoke."
             ),
             findings=[f"Resource::{arn_ref(fn)}:*" for fn in functions],
         )

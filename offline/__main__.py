@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
 
     stdout = sys.stdout
     log = sys.stderr
+    # Anything the handlers print (metrics in embedded metric format) goes to the log too:
+    # stdout carries the published events and nothing else.
+    sys.stdout = log
     body = args.request.read_bytes()
     template = load(args.template) if args.template else synthesize()
     print(
@@ -75,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         for event in workflow.published():
             stdout.write(json.dumps(event) + "\n")
+    sys.stdout = stdout
     return 0
 
 

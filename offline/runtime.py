@@ -13,6 +13,7 @@ import importlib
 import json
 import os
 import re
+import threading
 import time
 import traceback
 import uuid
@@ -114,6 +115,8 @@ class OfflineWorkflow:
         self._stack = ExitStack()
         self._saved_env: dict[str, str | None] = {}
         self._seen_events: dict[str, int] = {}
+        self._announced: set[str] = set()
+        self.target_results: list[Any] = []
 
     # -- set-up ----------------------------------------------------------------------------
     def __enter__(self) -> OfflineWorkflow:
@@ -212,6 +215,26 @@ class OfflineWorkflow:
             r.names[logical] = name
             r.attributes[(logical, "Arn")] = bus_arn
             r.attributes[(logical, "Name")] = name
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        for logical, resource in r.resources("AWS::DynamoDB::Table").items():
+            props = resource["Properties"]
+            name = self._physical(logical)
+            table = dynamodb.create_table(
+                TableName=name,
+                KeySchema=props["KeySchema"],
+                AttributeDefinitions=props["AttributeDefinitions"],
+                BillingMode="PAY_PER_REQUEST",
+            )["TableDescription"]
+            r.names[logical] = name
+            r.attributes[(logical, "Arn")] = table["TableArn"]
+        sqs = boto3.client("sqs", region_name=REGION)
+        for logical in r.resources("AWS::SQS::Queue"):
+            url = sqs.create_queue(QueueName=self._physical(logical))["QueueUrl"]
+            r.names[logical] = url
+            r.attributes[(logical, "Arn")] = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            r.attributes[(logical, "QueueName")] = self._physical(logical)
         lambda_ = boto3.client("lambda", region_name=REGION)
         for logical, resource in r.resources("AWS::Lambda::Function").items():
             props = resource["Properties"]
@@ -237,6 +260,15 @@ class OfflineWorkflow:
                 Environment={"Variables": environment},
             )
         self._use_handler_environment()
+        # Whatever else the template declares (alarms, topics, dashboards...) is not emulated,
+        # but gets a name and an ARN so references to it resolve.
+        for logical, resource in r.template["Resources"].items():
+            if logical not in r.names and resource["Type"] != "AWS::StepFunctions::StateMachine":
+                service = resource["Type"].split("::")[1].lower()
+                r.names.setdefault(logical, self._physical(logical))
+                r.attributes.setdefault(
+                    (logical, "Arn"), arn.format(service, f"{logical.lower()}/{logical}")
+                )
         logical, machine = r.only("AWS::StepFunctions::StateMachine")
         props = machine["Properties"]
         definition = r.resolve(props["DefinitionString"])
@@ -304,7 +336,9 @@ class OfflineWorkflow:
 
         def wait_interval(component: Any, env: Any, wait_seconds: int) -> None:
             workflow.clock.waits.append(float(wait_seconds))
-            workflow.clock.pause(wait_seconds)
+            if workflow.clock.scale > 0:
+                # As Step Functions does, an execution stopped while waiting wakes up at once.
+                env.program_state_event.wait(wait_seconds * workflow.clock.scale)
 
         class RetryClock:
             @staticmethod
@@ -313,10 +347,26 @@ class OfflineWorkflow:
                 workflow.clock.pause(seconds)
 
         self._stack.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", invoke))
+        self._make_dynamodb_writes_atomic()
         self._stack.enter_context(
             mock.patch.object(wait_function.WaitFunction, "_wait_interval", wait_interval)
         )
         self._stack.enter_context(mock.patch.object(retrier_decl, "time", RetryClock))
+
+    def _make_dynamodb_writes_atomic(self) -> None:
+        """DynamoDB checks a condition and writes the item as one step; moto, called from
+        many execution threads at once, does not. One lock restores that guarantee."""
+        from moto.dynamodb.models import DynamoDBBackend
+
+        lock = threading.RLock()
+        for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+            original = getattr(DynamoDBBackend, name)
+
+            def atomic(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                with lock:
+                    return _original(*args, **kwargs)
+
+            self._stack.enter_context(mock.patch.object(DynamoDBBackend, name, atomic))
 
     # -- the handlers, in-process ------------------------------------------------------------
     def _invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
@@ -412,28 +462,40 @@ class OfflineWorkflow:
             if not matches(rule["EventPattern"], event):
                 continue
             for target in rule["Targets"]:
-                if target["Arn"] != self.state_machine_arn:
-                    continue
-                started = self.sfn.start_execution(
-                    stateMachineArn=self.state_machine_arn,
-                    name=str(uuid.uuid4()),
-                    input=transform(event, target.get("InputTransformer")),
-                )["executionArn"]
+                payload = transform(event, target.get("InputTransformer"))
+                if target["Arn"] == self.state_machine_arn:
+                    started = self.sfn.start_execution(
+                        stateMachineArn=self.state_machine_arn,
+                        name=str(uuid.uuid4()),
+                        input=payload,
+                    )["executionArn"]
+                elif target["Arn"].startswith("arn:aws:lambda:"):
+                    # An asynchronous invocation, as EventBridge makes it.
+                    headers: dict[str, str] = {}
+                    self.target_results.append(
+                        json.loads(self._invoke(target["Arn"], payload, headers))
+                    )
+                    if headers:
+                        raise RuntimeError(f"rule target {target['Arn']} failed: {payload}")
         return started
 
     # -- results ----------------------------------------------------------------------------------
     def wait(self, execution_arn: str, timeout: float = 60.0) -> Execution:
+        """Block until the execution ends; report its transitions as they happen."""
         deadline = time.monotonic() + timeout
-        seen = self._seen_events.setdefault(execution_arn, 0)
+        pause = 0.01
         while True:
             described = self.sfn.describe_execution(executionArn=execution_arn)
-            history = self._history(execution_arn)
-            for name in history[seen:]:
-                if self.on_transition:
+            ended = described["status"] in TERMINAL
+            # The history is costly to read: only while someone follows it, and at the end.
+            history = self._history(execution_arn) if ended or self.on_transition else []
+            if self.on_transition:
+                seen = self._seen_events.get(execution_arn, 0)
+                for name in history[seen:]:
                     self.on_transition(execution_arn, name)
-            seen = len(history)
-            self._seen_events[execution_arn] = seen
-            if described["status"] in TERMINAL:
+                self._seen_events[execution_arn] = len(history)
+            if ended:
+                self._announce_end(described)
                 output = described.get("output")
                 return Execution(
                     arn=execution_arn,
@@ -445,7 +507,54 @@ class OfflineWorkflow:
                 )
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{execution_arn} still {described['status']} after {timeout}s")
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.25)
+
+    def wait_for_state(self, execution_arn: str, state: str, timeout: float = 30.0) -> None:
+        """Block until the execution has entered ``state``."""
+        deadline = time.monotonic() + timeout
+        while state not in self._history(execution_arn):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} never entered {state!r}")
             time.sleep(0.02)
+
+    def ledger_holders(self) -> int:
+        """How many executions hold a tuning-job slot in the ledger."""
+        from ntm_tuning.ledger import Ledger
+
+        table = next(iter(self.functions.values())).environment["LEDGER_TABLE"]
+        return Ledger(table, dynamodb=boto3.client("dynamodb", region_name=REGION)).holders()
+
+    def abort(self, execution_arn: str) -> Execution:
+        """Stop an execution, as an operator would from the console."""
+        self.sfn.stop_execution(executionArn=execution_arn, error="Aborted", cause="offline abort")
+        return self.wait(execution_arn)
+
+    def _announce_end(self, described: dict[str, Any]) -> None:
+        """Step Functions tells EventBridge when an execution ends; moto does not, so do it."""
+        arn = described["executionArn"]
+        if arn in self._announced:
+            return
+        self._announced.add(arn)
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states",
+            "account": ACCOUNT,
+            "time": _now(),
+            "region": REGION,
+            "resources": [arn],
+            "detail": {
+                "executionArn": arn,
+                "stateMachineArn": self.state_machine_arn,
+                "name": described.get("name"),
+                "status": described["status"],
+                "input": described.get("input"),
+                "output": described.get("output"),
+            },
+        }
+        self.deliver(event, bus="default")
 
     def _history(self, execution_arn: str) -> list[str]:
         events = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)[

@@ -66,6 +66,10 @@ class Scenario:
     failure_reason: str = "All training jobs failed. AlgorithmError: see the training job logs"
     training_jobs: int | None = None
     seed: int = 7
+    # Concurrent tuning jobs the account allows; past it, creates get ResourceLimitExceeded.
+    account_job_limit: int | None = None
+    # The first describes of each job fail with an error the workflow does not retry.
+    describe_failures: int = 0
 
 
 @dataclass
@@ -99,6 +103,9 @@ class ScriptedSageMaker:
         self.account = account
         self.jobs: dict[str, _Job] = {}
         self.create_calls = 0
+        # The most tuning jobs that were running at the same time.
+        self.most_running = 0
+        self.refused_for_capacity = 0
         self._lock = threading.Lock()
 
     # -- the TuningEngine calls ----------------------------------------------------------
@@ -110,12 +117,24 @@ class ScriptedSageMaker:
             if self.create_calls <= self.scenario.throttle_creates:
                 raise client_error(operation, "ThrottlingException", "Rate exceeded")
             name = request["HyperParameterTuningJobName"]
+            running = sum(job.status in ("InProgress", "Stopping") for job in self.jobs.values())
+            limit = self.scenario.account_job_limit
+            if limit is not None and running >= limit:
+                self.refused_for_capacity += 1
+                raise client_error(
+                    operation,
+                    "ResourceLimitExceeded",
+                    f"The account-level service limit 'Number of concurrent hyperparameter "
+                    f"tuning jobs' is {limit}",
+                )
             if name.lower() in {existing.lower() for existing in self.jobs}:
                 raise client_error(
                     operation, "ResourceInUse", f"Hyperparameter tuning job {name} already exists"
                 )
             arn = self._arn("hyper-parameter-tuning-job", name)
             self.jobs[name] = _Job(request=request, arn=arn, created=datetime.now(UTC))
+            running = sum(job.status in ("InProgress", "Stopping") for job in self.jobs.values())
+            self.most_running = max(self.most_running, running)
         return {"HyperParameterTuningJobArn": arn}
 
     def describe_hyper_parameter_tuning_job(self, **request: Any) -> dict[str, Any]:
@@ -124,6 +143,10 @@ class ScriptedSageMaker:
                 "DescribeHyperParameterTuningJob", request["HyperParameterTuningJobName"]
             )
             job.describes += 1
+            if job.describes <= self.scenario.describe_failures:
+                raise client_error(
+                    "DescribeHyperParameterTuningJob", "InternalFailure", "injected fault"
+                )
             self._advance(job)
             return self._describe(job)
 
@@ -171,7 +194,8 @@ class ScriptedSageMaker:
         if job.status == "Stopping":
             job.status, job.ended = "Stopped", datetime.now(UTC)
             return
-        if job.status != "InProgress" or job.describes <= self.scenario.describes_in_progress:
+        in_progress_for = self.scenario.describes_in_progress + self.scenario.describe_failures
+        if job.status != "InProgress" or job.describes <= in_progress_for:
             return
         job.ended = datetime.now(UTC)
         job.status = self.scenario.outcome
@@ -200,7 +224,6 @@ class ScriptedSageMaker:
             self._write_artifact(artifact, training_name, tuned)
             started = job.created + timedelta(minutes=5 * number)
             seconds = rng.randint(240, 900)
-            instances = definition["ResourceConfig"]["InstanceCount"]
             trained.append(
                 {
                     "TrainingJobName": training_name,
@@ -215,7 +238,8 @@ class ScriptedSageMaker:
                     "TrainingStartTime": started,
                     "TrainingEndTime": started + timedelta(seconds=seconds),
                     "TrainingTimeInSeconds": seconds,
-                    "BillableTimeInSeconds": seconds * instances,
+                    # Wall-clock seconds; SageMaker bills them once per instance.
+                    "BillableTimeInSeconds": seconds,
                     "FinalMetricDataList": [
                         {"MetricName": "validation:total_loss", "Value": rng.uniform(5.5, 9.5)}
                     ],

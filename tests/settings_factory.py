@@ -14,6 +14,7 @@ KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-12345
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ntm-sagemaker-execution"
 IMAGE = f"382416733822.dkr.ecr.{REGION}.amazonaws.com/ntm:1"
 BUS = "ntm-tuning-results"
+LEDGER = "ntm-tuning-ledger"
 
 
 def make_settings(**tuning: Any) -> Settings:
@@ -24,6 +25,7 @@ def make_settings(**tuning: Any) -> Settings:
         sagemaker_role_arn=ROLE_ARN,
         training_image=IMAGE,
         event_bus_name=BUS,
+        ledger_table=LEDGER,
         tuning=TuningDefaults(**tuning),
     )
 
@@ -38,6 +40,8 @@ def environment(**tuning: Any) -> dict[str, str]:
         "SAGEMAKER_ROLE_ARN": settings.sagemaker_role_arn,
         "TRAINING_IMAGE": settings.training_image,
         "EVENT_BUS_NAME": settings.event_bus_name,
+        "LEDGER_TABLE": settings.ledger_table,
+        "LEDGER_TTL_DAYS": str(settings.ledger_ttl_days),
         "EVENT_SOURCE": settings.event_source,
         "REQUEST_PREFIX": settings.request_prefix,
         "OUTPUT_PREFIX": settings.output_prefix,

@@ -86,6 +86,65 @@ class TuningPlan:
     max_jobs: int
     watch_deadline: datetime
     vocabulary_uri: str | None
+    cost_estimate: CostEstimate | None
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """The most a tuning job can bill: every job running to its limit on every instance."""
+
+    max_usd: float
+    hourly_price_usd: float
+    instance_type: str
+    instance_count: int
+    max_jobs: int
+    max_billable_seconds: int
+    prices_as_of: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_usd": round(self.max_usd, 2),
+            "hourly_price_usd": self.hourly_price_usd,
+            "instance_type": self.instance_type,
+            "instance_count": self.instance_count,
+            "max_jobs": self.max_jobs,
+            "max_billable_seconds": self.max_billable_seconds,
+            "prices_as_of": self.prices_as_of,
+        }
+
+
+def estimate_cost(
+    settings: Settings,
+    resource_config: dict[str, Any],
+    stopping: dict[str, Any],
+    limits: dict[str, Any],
+    max_jobs: int,
+) -> CostEstimate | None:
+    """Worst case: max jobs x max runtime x instances x hourly price (None if unpriced).
+
+    A tuning-level MaxRuntimeInSeconds caps it further: no more than MaxParallelTrainingJobs
+    jobs run at once for that long.
+    """
+    instance_type = resource_config["InstanceType"]
+    price = settings.tuning.instance_prices.get(instance_type)
+    if price is None:
+        return None
+    count = int(resource_config["InstanceCount"])
+    seconds = max_jobs * int(stopping["MaxRuntimeInSeconds"])
+    if "MaxRuntimeInSeconds" in limits:
+        seconds = min(
+            seconds, int(limits["MaxRuntimeInSeconds"]) * int(limits["MaxParallelTrainingJobs"])
+        )
+    billable = seconds * count
+    return CostEstimate(
+        max_usd=billable / 3600 * price,
+        hourly_price_usd=price,
+        instance_type=instance_type,
+        instance_count=count,
+        max_jobs=max_jobs,
+        max_billable_seconds=billable,
+        prices_as_of=settings.tuning.prices_as_of,
+    )
 
 
 def has_instance_storage(instance_type: str) -> bool:
@@ -575,8 +634,27 @@ def build_tuning_job(
                 "reserved_tag",
                 f"keys starting {TAG_PREFIX!r} or 'aws:' are reserved",
             )
+    cost = estimate_cost(
+        settings,
+        resources["ResourceConfig"],
+        resources["StoppingCondition"],
+        tuning_config["ResourceLimits"],
+        max_jobs,
+    )
+    budget = settings.tuning.max_request_cost_usd
+    if cost is not None and budget is not None and cost.max_usd > budget:
+        builder.fail(
+            "resource_limits.max_jobs",
+            "cost_budget",
+            f"the worst case is ${cost.max_usd:.2f} ({max_jobs} jobs x "
+            f"{resources['StoppingCondition']['MaxRuntimeInSeconds']} s x {cost.instance_count} "
+            f"{cost.instance_type} at ${cost.hourly_price_usd}/h), over the ${budget:.2f} budget; "
+            "lower max_jobs, max_runtime_seconds or instance_count",
+        )
     if builder.violations:
-        raise RequestRejected(builder.violations)
+        raise RequestRejected(
+            builder.violations, cost_estimate=cost.to_dict() if cost is not None else None
+        )
 
     count = resources["ResourceConfig"]["InstanceCount"]
     input_mode = request.data.input_mode
@@ -653,6 +731,7 @@ def build_tuning_job(
         + _longest_run(tuning_config["ResourceLimits"], resources["StoppingCondition"], max_jobs)
         + WATCH_SLACK,
         vocabulary_uri=vocabulary_uri,
+        cost_estimate=cost,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,11 @@ class Violation:
 class RequestRejected(Exception):
     """The request cannot be run as it is; no tuning job was started."""
 
-    def __init__(self, violations: list[Violation]) -> None:
+    def __init__(
+        self, violations: list[Violation], *, cost_estimate: dict[str, Any] | None = None
+    ) -> None:
         self.violations = violations
+        self.cost_estimate = cost_estimate
         super().__init__("; ".join(f"{v.field}: {v.message}" for v in violations))
 
 
@@ -35,3 +39,7 @@ class SageMakerThrottled(Exception):
 
 class EventPublishFailed(Exception):
     """EventBridge did not accept an event; the state machine retries."""
+
+
+class LedgerThrottled(Exception):
+    """DynamoDB asked us to slow down; the state machine retries with back-off."""

@@ -100,12 +100,27 @@ class ViolationDetail(_Contract):
     message: str
 
 
+class CostEstimate(_Contract):
+    """The most the tuning job could bill: every job to its limit, on every instance."""
+
+    max_usd: float
+    hourly_price_usd: float
+    instance_type: str
+    instance_count: int
+    max_jobs: int
+    max_billable_seconds: int
+    prices_as_of: str
+
+
 class RequestRejectedDetail(_RequestDetail):
     """The request was not run: nothing was started, and nothing needs cleaning up."""
 
     reason: Literal["InvalidRequest"] = "InvalidRequest"
     message: str
     violations: list[ViolationDetail] = Field(min_length=1)
+    cost_estimate: CostEstimate | None = Field(
+        default=None, description="The worst-case cost, when the request got that far."
+    )
 
 
 class TrainingJobCounters(_Contract):
@@ -122,6 +137,8 @@ FailureCode = Literal[
     "WatchDeadlineExceeded",
     "SageMakerError",
     "InternalError",
+    "ExecutionAborted",
+    "ExecutionTimedOut",
 ]
 
 
@@ -175,6 +192,16 @@ class TuningJobSummary(_Contract):
     ended_at: str | None
 
 
+class Cost(_Contract):
+    currency: Literal["USD"] = "USD"
+    estimated_max_usd: float = Field(description="The worst case estimated before starting.")
+    actual_usd: float = Field(description="Billable seconds x instances x hourly price.")
+    billable_seconds: int
+    instance_count: int
+    hourly_price_usd: float
+    prices_as_of: str
+
+
 class JobSucceededDetail(_RequestDetail):
     """The tuning job completed; its best training job and where to find the model."""
 
@@ -185,6 +212,7 @@ class JobSucceededDetail(_RequestDetail):
     billable_seconds: int = Field(
         description="Billable seconds of all the tuning job's training jobs."
     )
+    cost: Cost | None = Field(default=None, description="Estimated and actual cost, when priced.")
     started_at: str | None
     ended_at: str | None
 

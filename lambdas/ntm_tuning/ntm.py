@@ -87,7 +87,10 @@ def _as_number(value: object, *, integer: bool) -> float | None:
         except ValueError:
             return None
     if isinstance(value, int):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            return None
     if isinstance(value, float):
         if integer and not value.is_integer():
             return None

@@ -29,13 +29,24 @@ class TuningDefaults(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     instance_type: str = "ml.g4dn.xlarge"
-    allowed_instance_types: tuple[str, ...] = (
-        "ml.g4dn.xlarge",
-        "ml.g4dn.2xlarge",
-        "ml.g5.xlarge",
-        "ml.g5.2xlarge",
-        "ml.p3.2xlarge",
+    allowed_instance_types: tuple[str, ...] = ("ml.g4dn.xlarge", "ml.g5.xlarge", "ml.p3.2xlarge")
+    # On-demand training prices in USD per instance-hour, used for the cost guardrail and the
+    # cost reported in events. Every allowed instance type needs one.
+    instance_prices: dict[str, float] = Field(
+        default_factory=lambda: {
+            "ml.g4dn.xlarge": 0.736,
+            "ml.g5.xlarge": 1.408,
+            "ml.p3.2xlarge": 3.825,
+            "ml.c5.xlarge": 0.204,
+        }
     )
+    prices_as_of: str = Field(
+        default="2026-11-27 (us-east-1 on-demand, unofficial)",
+        min_length=1,
+        description="Where and when the prices were read, reported with every estimate.",
+    )
+    max_request_cost_usd: float | None = Field(default=50.0, gt=0)
+    max_concurrent_jobs: int = Field(default=2, ge=1, le=100)
     instance_count: int = Field(default=1, ge=1)
     max_instance_count: int = Field(default=4, ge=1)
     volume_size_gb: int = Field(default=30, ge=1, le=16384)
@@ -53,6 +64,11 @@ class TuningDefaults(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        unpriced = [t for t in self.allowed_instance_types if t not in self.instance_prices]
+        if unpriced:
+            raise ValueError(f"instance_prices has no price for {', '.join(unpriced)}")
+        if any(not (price > 0 and price < 1e6) for price in self.instance_prices.values()):
+            raise ValueError("instance_prices must be positive numbers")
         if self.instance_type not in self.allowed_instance_types:
             raise ValueError(
                 f"instance_type {self.instance_type!r} must be one of allowed_instance_types"
@@ -98,6 +114,8 @@ class Settings(BaseModel):
     sagemaker_role_arn: str
     training_image: str
     event_bus_name: str
+    ledger_table: str
+    ledger_ttl_days: int = Field(default=30, ge=1)
     event_source: str = "ntm.tuning"
     request_prefix: str = "requests/"
     output_prefix: str = "tuning-jobs/"
@@ -113,6 +131,8 @@ class Settings(BaseModel):
             sagemaker_role_arn=env["SAGEMAKER_ROLE_ARN"],
             training_image=env["TRAINING_IMAGE"],
             event_bus_name=env["EVENT_BUS_NAME"],
+            ledger_table=env["LEDGER_TABLE"],
+            ledger_ttl_days=int(env.get("LEDGER_TTL_DAYS", "30")),
             event_source=env.get("EVENT_SOURCE", "ntm.tuning"),
             request_prefix=env.get("REQUEST_PREFIX", "requests/"),
             output_prefix=env.get("OUTPUT_PREFIX", "tuning-jobs/"),

@@ -10,10 +10,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from . import events, naming
-from .aws import DataStore, EventPublisher, ObjectTooLarge, TuningJobs
+from .aws import DataStore, EventPublisher, ObjectTooLarge, TuningJobs, error_code
 from .builder import (
     TAG_PREFIX,
     DataFacts,
@@ -23,6 +24,7 @@ from .builder import (
     vocabulary_location,
 )
 from .errors import RequestRejected, Violation
+from .ledger import Ledger
 from .request import TuningRequest
 from .settings import Settings
 from .summary import rank_training_jobs, summarize_tuning_job
@@ -88,6 +90,10 @@ def _read_request(delivery: events.S3Delivery, store: DataStore) -> Any:
                 )
             ]
         ) from error
+    except RecursionError as error:
+        raise RequestRejected(
+            [Violation("request", "json_depth", "nests arrays or objects too deeply")]
+        ) from error
 
 
 def _data_facts(
@@ -122,6 +128,28 @@ def _data_facts(
 
 
 def validate(
+    raw_delivery: dict[str, Any],
+    execution_id: str,
+    settings: Settings,
+    store: DataStore,
+    ledger: Ledger,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Check the request and claim it: the first execution for a request handles it (accepted
+    or rejected), every other delivery of it is a ``duplicate`` and ends without an event."""
+    now = now or datetime.now(UTC)
+    result = assess(raw_delivery, execution_id, settings, store, now=now)
+    if result["outcome"] in ("accepted", "rejected") and not ledger.claim(
+        result["request_id"], execution_id, now=now
+    ):
+        return {key: result[key] for key in ("request_id", "request_name", "origin")} | {
+            "outcome": "duplicate"
+        }
+    return result
+
+
+def assess(
     raw_delivery: dict[str, Any],
     execution_id: str,
     settings: Settings,
@@ -181,6 +209,11 @@ def validate(
             **base,
             message=f"{len(rejected.violations)} problem(s): {rejected}"[:1000],
             violations=[events.ViolationDetail(**v.to_dict()) for v in rejected.violations],
+            cost_estimate=(
+                events.CostEstimate.model_validate(rejected.cost_estimate)
+                if rejected.cost_estimate
+                else None
+            ),
         )
         return {
             **base,
@@ -198,6 +231,7 @@ def validate(
         "max_jobs": plan.max_jobs,
         "vocabulary_uri": plan.vocabulary_uri,
         "watch_deadline": plan.watch_deadline.isoformat(),
+        "cost_estimate": plan.cost_estimate.to_dict() if plan.cost_estimate else None,
     }
 
 
@@ -228,23 +262,52 @@ def start(
     tuning_job_name: str,
     create_request: dict[str, Any],
     execution_id: str,
+    request: dict[str, Any],
     jobs: TuningJobs,
+    ledger: Ledger,
+    *,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Start the tuning job once: a job that already exists is this execution's own (a
-    retried step) or another delivery's, told apart by the execution tag."""
-    from botocore.exceptions import ClientError
+    """Start the tuning job once.
 
-    from .aws import error_code
-
+    A job that already exists is this execution's own (a retried step) or another delivery's,
+    told apart by the execution tag. When SageMaker is out of capacity (ResourceLimitExceeded),
+    the execution gives its slot back and waits for capacity instead of failing.
+    """
+    now = now or datetime.now(UTC)
+    result: dict[str, Any] = {
+        "tuning_job_arn": None,
+        "duplicate": False,
+        "capacity_exhausted": False,
+    }
     try:
-        return {"tuning_job_arn": jobs.create(create_request), "duplicate": False}
+        result["tuning_job_arn"] = jobs.create(create_request)
     except ClientError as error:
-        if error_code(error) != "ResourceInUse":
+        code = error_code(error)
+        if code == "ResourceLimitExceeded":
+            ledger.release(execution_id)
+            return {**result, "capacity_exhausted": True}
+        if code != "ResourceInUse":
             raise
-    existing = jobs.describe(tuning_job_name)
-    arn = str(existing["HyperParameterTuningJobArn"])
-    owner = jobs.tags(arn).get(EXECUTION_TAG)
-    return {"tuning_job_arn": arn, "duplicate": owner != execution_id}
+        existing = jobs.describe(tuning_job_name)
+        result["tuning_job_arn"] = str(existing["HyperParameterTuningJobArn"])
+        if jobs.tags(result["tuning_job_arn"]).get(EXECUTION_TAG) != execution_id:
+            return {**result, "duplicate": True}
+    ledger.record_job(execution_id, tuning_job_name, request, now=now)
+    return result
+
+
+def admit(
+    execution_id: str, ledger: Ledger, limit: int, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Take a slot among the configured concurrent tuning jobs, or report that none is free."""
+    admitted, holders = ledger.acquire(execution_id, limit, now=now or datetime.now(UTC))
+    return {"admitted": admitted, "in_flight": holders, "limit": limit}
+
+
+def release(execution_id: str, ledger: Ledger) -> dict[str, Any]:
+    released, holders = ledger.release(execution_id)
+    return {"released": released, "in_flight": holders}
 
 
 def poll(
@@ -416,3 +479,63 @@ def _error_message(cause: Any) -> str:
             return f"{parsed.get('errorType', 'Error')}: {parsed['errorMessage']}"
         return cause
     return str(cause or "")
+
+
+ENDED_EARLY = {"ABORTED": "ExecutionAborted", "TIMED_OUT": "ExecutionTimedOut"}
+
+
+def clean_up(
+    event: dict[str, Any], jobs: TuningJobs, ledger: Ledger, publisher: EventPublisher
+) -> dict[str, Any]:
+    """After an execution ended without finishing its work (aborted, timed out or failed):
+    stop its tuning job if one is still running, free its capacity slot, and, when the
+    workflow itself had no chance to, publish the outcome."""
+    detail = event["detail"]
+    execution_id, status = detail["executionArn"], detail["status"]
+    recorded = ledger.job_of(execution_id)
+    result: dict[str, Any] = {"execution_id": execution_id, "status": status, "stopped": False}
+    job: dict[str, Any] = {}
+    if recorded:
+        result["tuning_job_name"] = recorded["tuning_job_name"]
+        job = jobs.describe(recorded["tuning_job_name"])
+        if job["HyperParameterTuningJobStatus"] == "InProgress":
+            jobs.stop(recorded["tuning_job_name"])
+            result["stopped"] = True
+    result["released"], _ = ledger.release(execution_id)
+    if status not in ENDED_EARLY:
+        # A failed execution published its Failed event on the way out (or, if even that
+        # failed, its alarm fires); only the orphaned job needed handling.
+        return result
+    request = recorded["request"] if recorded else _delivered_request(detail.get("input"))
+    if request is None or (
+        not recorded and ledger.claimant(request["request_id"]) not in (None, execution_id)
+    ):
+        return result  # not a request, or a duplicate delivery that owned nothing
+    reason = events.FailureReason(
+        code=ENDED_EARLY[status],  # type: ignore[arg-type]
+        message=f"the workflow execution was {status.lower().replace('_', ' ')}"
+        + ("; its tuning job was stopped" if result["stopped"] else ""),
+    )
+    model = events.JobStoppedDetail if recorded else events.JobFailedDetail
+    outcome = model(
+        **request,
+        tuning_job_name=recorded["tuning_job_name"] if recorded else None,
+        tuning_job_arn=job.get("HyperParameterTuningJobArn"),
+        status="Stopping" if result["stopped"] else job.get("HyperParameterTuningJobStatus"),
+        counters=_counters(job) if job else None,
+        reason=reason,
+    )
+    detail_type = events.STOPPED if recorded else events.FAILED
+    resources = [job["HyperParameterTuningJobArn"]] if job else []
+    result["event_id"] = publisher.publish(detail_type, outcome.model_dump(mode="json"), resources)
+    result["published"] = detail_type
+    return result
+
+
+def _delivered_request(raw_input: Any) -> dict[str, Any] | None:
+    """The request id and origin of an execution's input (a trigger's delivery)."""
+    try:
+        delivery = json.loads(raw_input) if isinstance(raw_input, str) else raw_input
+        return _request_fields(delivery)
+    except (ValueError, TypeError, KeyError):
+        return None

@@ -79,6 +79,20 @@ def summarize_tuning_job(
         for k, v in (state.get("static_hyperparameters") or final).items()
         if k not in tuned and not k.startswith("_")
     }
+    billable = sum(int(job.get("billable_seconds") or 0) for job in ranked)
+    estimate = state.get("cost_estimate")
+    cost = None
+    if estimate:
+        cost = events.Cost(
+            estimated_max_usd=estimate["max_usd"],
+            actual_usd=round(
+                billable * estimate["instance_count"] * estimate["hourly_price_usd"] / 3600, 4
+            ),
+            billable_seconds=billable,
+            instance_count=estimate["instance_count"],
+            hourly_price_usd=estimate["hourly_price_usd"],
+            prices_as_of=estimate["prices_as_of"],
+        )
     return events.JobSucceededDetail(
         request_id=state["request_id"],
         request_name=state.get("request_name"),
@@ -117,7 +131,8 @@ def summarize_tuning_job(
         ),
         vocabulary_uri=state.get("vocabulary_uri"),
         report_uri=report_uri,
-        billable_seconds=sum(int(job.get("billable_seconds") or 0) for job in ranked),
+        billable_seconds=billable,
+        cost=cost,
         started_at=_iso(tuning_job.get("CreationTime")),
         ended_at=_iso(tuning_job.get("HyperParameterTuningEndTime")),
     )

@@ -12,7 +12,14 @@ import pytest
 from moto import mock_aws
 from ntm_tuning.handlers import _runtime
 
-from tests.settings_factory import ARTIFACTS_BUCKET, BUS, DATA_BUCKET, REGION, environment
+from tests.settings_factory import (
+    ARTIFACTS_BUCKET,
+    BUS,
+    DATA_BUCKET,
+    LEDGER,
+    REGION,
+    environment,
+)
 
 
 @dataclass
@@ -36,6 +43,13 @@ class Aws:
             self.s3.put_bucket_versioning(
                 Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
             )
+        self.dynamodb = boto3.client("dynamodb", region_name=REGION)
+        self.dynamodb.create_table(
+            TableName=LEDGER,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         self.events.create_event_bus(Name=BUS)
         self.queue_url = self.sqs.create_queue(QueueName="results")["QueueUrl"]
         queue_arn = self.sqs.get_queue_attributes(

@@ -13,7 +13,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from ntm_tuning.aws import TuningJobs
 from ntm_tuning.errors import SageMakerThrottled
-from ntm_tuning.handlers import poll, start, stop, summarize, validate
+from ntm_tuning.handlers import admit, cleanup, poll, release, start, stop, summarize, validate
 
 from tests.handlers.conftest import Aws, LambdaContext, example_request
 from tests.settings_factory import ARTIFACTS_BUCKET, REGION
@@ -36,6 +36,7 @@ def start_event(state: dict[str, Any], execution: str = EXECUTION) -> dict[str, 
         "tuning_job_name": state["tuning_job_name"],
         "create_request": state["create_request"],
         "execution_id": execution,
+        "request": {key: state[key] for key in ("request_id", "request_name", "origin")},
     }
 
 
@@ -80,9 +81,102 @@ def test_start_lets_sagemaker_refusals_fail_the_step(
 ) -> None:
     state = accepted(aws, context)
     stubber = stubbed_sagemaker(monkeypatch, start)
-    stubber.add_client_error("create_hyper_parameter_tuning_job", "ResourceLimitExceeded", "quota")
-    with pytest.raises(Exception, match="quota"):
+    stubber.add_client_error("create_hyper_parameter_tuning_job", "ValidationException", "bad role")
+    with pytest.raises(Exception, match="bad role"):
         start.handler(start_event(state), context)
+
+
+def test_start_out_of_sagemaker_capacity_gives_its_slot_back(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = accepted(aws, context)
+    assert admit.handler({"execution_id": EXECUTION, "tuning_job_name": "x"}, context)["admitted"]
+    stubber = stubbed_sagemaker(monkeypatch, start)
+    stubber.add_client_error("create_hyper_parameter_tuning_job", "ResourceLimitExceeded", "quota")
+    result = start.handler(start_event(state), context)
+    assert result == {"tuning_job_arn": None, "duplicate": False, "capacity_exhausted": True}
+    assert release.handler({"execution_id": EXECUTION}, context) == {
+        "released": False,
+        "in_flight": 0,
+    }
+
+
+def test_admission_never_exceeds_the_limit(aws: Aws, context: LambdaContext) -> None:
+    results = [admit.handler({"execution_id": f"e-{i}"}, context) for i in range(4)]
+    assert [r["admitted"] for r in results] == [True, True, False, False]  # limit 2
+    assert admit.handler({"execution_id": "e-1"}, context)["admitted"] is True  # a retry
+    assert release.handler({"execution_id": "e-0"}, context) == {"released": True, "in_flight": 1}
+    assert admit.handler({"execution_id": "e-3"}, context) == {
+        "admitted": True,
+        "in_flight": 2,
+        "limit": 2,
+    }
+
+
+def status_change(
+    execution: str, status: str, delivery: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "executionArn": execution,
+            "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:ntm",
+            "status": status,
+            "input": json.dumps(delivery or {}),
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "published"), [("ABORTED", True), ("TIMED_OUT", True), ("FAILED", False)]
+)
+def test_cleanup_stops_the_orphaned_job_and_frees_capacity(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch, status: str, published: bool
+) -> None:
+    state = accepted(aws, context)
+    admit.handler({"execution_id": EXECUTION}, context)
+    start.handler(start_event(state), context)
+    name = state["tuning_job_name"]
+    stubber = stubbed_sagemaker(monkeypatch, cleanup)
+    stubber.add_response(
+        "describe_hyper_parameter_tuning_job",
+        described_job(name, "InProgress"),
+        {"HyperParameterTuningJobName": name},
+    )
+    stubber.add_response(
+        "stop_hyper_parameter_tuning_job", {}, {"HyperParameterTuningJobName": name}
+    )
+    result = cleanup.handler(status_change(EXECUTION, status), context)
+    stubber.assert_no_pending_responses()
+    assert result["stopped"] is True and result["released"] is True
+    events = aws.published()
+    if not published:
+        assert events == []
+        return
+    assert [e["detail-type"] for e in events] == ["NTM Tuning Job Stopped"]
+    detail = events[0]["detail"]
+    jsonschema.validate(
+        detail, json.loads((SCHEMAS / "ntm-tuning-job-stopped.schema.json").read_text())
+    )
+    assert (
+        detail["reason"]["code"]
+        == {"ABORTED": "ExecutionAborted", "TIMED_OUT": "ExecutionTimedOut"}[status]
+    )
+    assert detail["tuning_job_name"] == name
+    assert detail["request_id"] == state["request_id"]
+
+
+def test_cleanup_of_an_execution_aborted_before_its_job_publishes_a_failure(
+    aws: Aws, context: LambdaContext
+) -> None:
+    aws.put_dataset()
+    delivery = aws.put_request(example_request())
+    result = cleanup.handler(status_change("aborted-early", "ABORTED", delivery), context)
+    assert result["published"] == "NTM Tuning Job Failed"
+    (event,) = aws.published()
+    assert event["detail"]["reason"]["code"] == "ExecutionAborted"
+    assert event["detail"]["origin"]["key"] == delivery["key"]
 
 
 def test_poll_reports_status_and_deadline(aws: Aws, context: LambdaContext) -> None:

@@ -172,3 +172,35 @@ def test_request_deleted_before_it_was_read_is_rejected(aws: Aws, context: Lambd
 def test_event_request_that_is_not_an_object_is_rejected(aws: Aws, context: LambdaContext) -> None:
     delivery = {"origin": "event", "event_id": "e-2", "source": "x", "request": "tune please"}
     assert ("request", "json_object") in rules(run(delivery, context))
+
+
+def test_a_second_execution_for_the_same_request_is_a_duplicate(
+    aws: Aws, context: LambdaContext
+) -> None:
+    aws.put_dataset()
+    delivery = aws.put_request(example_request())
+    assert run(delivery, context)["outcome"] == "accepted"
+    again = validate.handler({"delivery": delivery, "execution_id": "another-execution"}, context)
+    assert again["outcome"] == "duplicate"
+    assert again["request_id"] == run(delivery, context)["request_id"]
+
+
+def test_duplicates_of_a_rejected_request_are_duplicates_too(
+    aws: Aws, context: LambdaContext
+) -> None:
+    delivery = aws.put_request("{not json")
+    assert run(delivery, context)["outcome"] == "rejected"
+    again = validate.handler({"delivery": delivery, "execution_id": "another-execution"}, context)
+    assert again["outcome"] == "duplicate"
+
+
+def test_a_request_over_the_cost_budget_is_rejected_with_its_estimate(
+    aws: Aws, context: LambdaContext
+) -> None:
+    aws.put_dataset()
+    body = example_request(
+        resources={"instance_type": "ml.p3.2xlarge"}, resource_limits={"max_jobs": 50}
+    )
+    result = run(aws.put_request(body), context)
+    assert ("resource_limits.max_jobs", "cost_budget") in rules(result)
+    assert result["rejection"]["cost_estimate"]["max_usd"] == pytest.approx(50 * 3.825)

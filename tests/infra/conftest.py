@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,9 @@ class Synthesized:
     assembly: CloudAssembly
     template: Template
 
-    @property
+    @cached_property
     def json(self) -> dict[str, Any]:
+        # Read once: every `to_json()` is a round trip through jsii. Treat it as read-only.
         return dict(self.template.to_json())
 
     def resources(self, type_: str) -> dict[str, dict[str, Any]]:

@@ -9,8 +9,20 @@ from tests.infra.conftest import Synthesized
 
 HANDLERS = {
     name: f"ntm_tuning.handlers.{name}.handler"
-    for name in ("validate", "start", "poll", "summarize", "publish", "stop")
+    for name in (
+        "validate",
+        "start",
+        "poll",
+        "summarize",
+        "publish",
+        "stop",
+        "admit",
+        "release",
+        "cleanup",
+    )
 }
+# The functions the state machine invokes; `cleanup` is invoked by an EventBridge rule.
+WORKFLOW_HANDLERS = tuple(name for name in HANDLERS if name != "cleanup")
 
 
 def function_id(synthesized: Synthesized, name: str) -> str:

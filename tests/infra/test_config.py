@@ -100,6 +100,42 @@ def test_config_is_frozen() -> None:
         ({"ntm:stackName": "1stack"}, ["ntm:stackName"]),
         ({"ntm:powertoolsLayerParameter": "no-slash"}, ["ntm:powertoolsLayerParameter"]),
         ({"ntm:instanceTyp": "ml.g5.xlarge"}, ["ntm:instanceTyp"]),
+        # Prices, the cost cap and concurrency.
+        (
+            {"ntm:allowedInstanceTypes": "ml.g4dn.xlarge,ml.m5.large"},
+            ["ntm:instancePrices", "ntm:allowedInstanceTypes"],
+        ),
+        ({"ntm:instancePrices": "{not json"}, ["ntm:instancePrices"]),
+        ({"ntm:instancePrices": "[0.5]"}, ["ntm:instancePrices"]),
+        ({"ntm:instancePrices": {}}, ["ntm:instancePrices"]),
+        ({"ntm:instancePrices": {"g4dn.xlarge": 0.7}}, ["ntm:instancePrices"]),
+        ({"ntm:instancePrices": {"ml.g4dn.xlarge": "cheap"}}, ["ntm:instancePrices"]),
+        ({"ntm:instancePrices": {"ml.g4dn.xlarge": True}}, ["ntm:instancePrices"]),
+        (
+            {"ntm:instancePrices": {"ml.g4dn.xlarge": -1, "ml.g5.xlarge": 1, "ml.p3.2xlarge": 1}},
+            ["ntm:instancePrices"],
+        ),
+        ({"ntm:pricesAsOf": ""}, ["ntm:pricesAsOf"]),
+        ({"ntm:pricesAsOf": 2026}, ["ntm:pricesAsOf"]),
+        ({"ntm:maxRequestCostUsd": "0"}, ["ntm:maxRequestCostUsd"]),
+        ({"ntm:maxRequestCostUsd": "-5"}, ["ntm:maxRequestCostUsd"]),
+        ({"ntm:maxRequestCostUsd": "lots"}, ["ntm:maxRequestCostUsd"]),
+        ({"ntm:maxRequestCostUsd": "inf"}, ["ntm:maxRequestCostUsd"]),
+        ({"ntm:maxRequestCostUsd": True}, ["ntm:maxRequestCostUsd"]),
+        ({"ntm:maxConcurrentTuningJobs": "0"}, ["ntm:maxConcurrentTuningJobs"]),
+        ({"ntm:maxConcurrentTuningJobs": "101"}, ["ntm:maxConcurrentTuningJobs"]),
+        ({"ntm:maxConcurrentTuningJobs": "1.5"}, ["ntm:maxConcurrentTuningJobs"]),
+        # Capacity waits, alarms and the ledger.
+        ({"ntm:capacityWaitSeconds": "9"}, ["ntm:capacityWaitSeconds"]),
+        ({"ntm:capacityWaitSeconds": "3601"}, ["ntm:capacityWaitSeconds"]),
+        ({"ntm:capacityWaitSeconds": "soon"}, ["ntm:capacityWaitSeconds"]),
+        ({"ntm:alarmEmail": "ops"}, ["ntm:alarmEmail"]),
+        ({"ntm:alarmEmail": "ops@example"}, ["ntm:alarmEmail"]),
+        ({"ntm:alarmEmail": "a b@example.com"}, ["ntm:alarmEmail"]),
+        ({"ntm:alarmEmail": 42}, ["ntm:alarmEmail"]),
+        ({"ntm:ledgerRetentionDays": "0"}, ["ntm:ledgerRetentionDays"]),
+        ({"ntm:ledgerRetentionDays": "3654"}, ["ntm:ledgerRetentionDays"]),
+        ({"ntm:ledgerRetentionDays": "month"}, ["ntm:ledgerRetentionDays"]),
     ],
 )
 def test_bad_values_name_their_context_key(context: dict[str, Any], keys: list[str]) -> None:
@@ -107,6 +143,57 @@ def test_bad_values_name_their_context_key(context: dict[str, Any], keys: list[s
         load_config(context)
     for key in keys:
         assert key in str(caught.value)
+
+
+def test_new_keys_have_their_documented_defaults(cdk_context: dict[str, Any]) -> None:
+    config = load_config(cdk_context)
+    assert config.capacity_wait_seconds == 60
+    assert config.alarm_email is None
+    assert config.ledger_retention_days == 30
+    tuning = config.tuning
+    assert tuning.allowed_instance_types == ("ml.g4dn.xlarge", "ml.g5.xlarge", "ml.p3.2xlarge")
+    assert set(tuning.allowed_instance_types) <= set(tuning.instance_prices)
+    assert cdk_context["ntm:instancePrices"] == tuning.instance_prices
+    assert cdk_context["ntm:pricesAsOf"] == tuning.prices_as_of
+    assert cdk_context["ntm:maxRequestCostUsd"] == tuning.max_request_cost_usd
+    assert cdk_context["ntm:maxConcurrentTuningJobs"] == tuning.max_concurrent_jobs
+
+
+def test_prices_cost_cap_and_email_from_the_command_line() -> None:
+    config = load_config(
+        {
+            "ntm:instancePrices": '{"ml.g4dn.xlarge": 0.5, "ml.g5.xlarge": 1, "ml.p3.2xlarge": 3}',
+            "ntm:pricesAsOf": "2025-01-01 eu-west-1",
+            "ntm:maxRequestCostUsd": "12.5",
+            "ntm:maxConcurrentTuningJobs": "4",
+            "ntm:capacityWaitSeconds": "300",
+            "ntm:alarmEmail": "ops@example.com",
+            "ntm:ledgerRetentionDays": "90",
+        }
+    )
+    assert config.tuning.instance_prices == {
+        "ml.g4dn.xlarge": 0.5,
+        "ml.g5.xlarge": 1.0,
+        "ml.p3.2xlarge": 3.0,
+    }
+    assert config.tuning.prices_as_of == "2025-01-01 eu-west-1"
+    assert config.tuning.max_request_cost_usd == 12.5
+    assert config.tuning.max_concurrent_jobs == 4
+    assert config.capacity_wait_seconds == 300
+    assert config.alarm_email == "ops@example.com"
+    assert config.ledger_retention_days == 90
+
+
+@pytest.mark.parametrize("value", [None, "null", "", "none"])
+def test_null_cost_cap_means_no_cap(value: Any) -> None:
+    """An explicit null turns the guardrail off; it does not fall back to the default."""
+    assert load_config({"ntm:maxRequestCostUsd": value}).tuning.max_request_cost_usd is None
+    assert load_config({}).tuning.max_request_cost_usd == 50.0
+
+
+@pytest.mark.parametrize("value", [None, "null", ""])
+def test_null_alarm_email_means_no_subscription(value: Any) -> None:
+    assert load_config({"ntm:alarmEmail": value}).alarm_email is None
 
 
 def test_try_get_context_style_lookup() -> None:

@@ -1,4 +1,4 @@
-"""The six Lambda functions: runtime, layer, tracing, logging and environment."""
+"""The Lambda functions: runtime, layer, tracing, logging and environment."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tests.infra.helpers import HANDLERS, function_id
 
 ENVIRONMENT_KEYS = {
     "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
     "DATA_BUCKET",
     "ARTIFACTS_BUCKET",
@@ -24,6 +25,8 @@ ENVIRONMENT_KEYS = {
     "REQUEST_PREFIX",
     "OUTPUT_PREFIX",
     "REPORT_PREFIX",
+    "LEDGER_TABLE",
+    "LEDGER_TTL_DAYS",
     "TUNING_DEFAULTS",
 }
 
@@ -35,7 +38,7 @@ def _function(synthesized: Synthesized, name: str) -> dict[str, Any]:
     return props
 
 
-def test_six_functions(synthesized: Synthesized) -> None:
+def test_one_function_per_handler(synthesized: Synthesized) -> None:
     handlers = {
         f["Properties"]["Handler"] for f in synthesized.resources("AWS::Lambda::Function").values()
     }
@@ -92,7 +95,10 @@ def test_every_function_gets_the_same_environment(synthesized: Synthesized) -> N
     assert set(env) == ENVIRONMENT_KEYS
     config = synthesized.config
     assert env["POWERTOOLS_SERVICE_NAME"] == "ntm-tuning"
+    # The namespace of the handlers' custom metrics, which the dashboard shows.
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "NtmTuning"
     assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert env["LEDGER_TTL_DAYS"] == str(config.ledger_retention_days)
     assert env["EVENT_SOURCE"] == config.event_source
     assert env["REQUEST_PREFIX"] == config.request_prefix
     assert env["OUTPUT_PREFIX"] == "tuning-jobs/"
@@ -113,6 +119,8 @@ def test_environment_references_the_stack_resources(synthesized: Synthesized) ->
     assert env["DATA_BUCKET"] == outputs["DataBucketName"]["Value"]
     assert env["ARTIFACTS_BUCKET"] == outputs["ArtifactsBucketName"]["Value"]
     assert env["EVENT_BUS_NAME"] == outputs["ResultsBusName"]["Value"]
+    (table,) = synthesized.resources("AWS::DynamoDB::Table")
+    assert env["LEDGER_TABLE"] == {"Ref": table} == outputs["LedgerTableName"]["Value"]
     assert env["KMS_KEY_ARN"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert env["SAGEMAKER_ROLE_ARN"] == {"Fn::GetAtt": [sagemaker_role, "Arn"]}
 
@@ -125,5 +133,6 @@ def test_handlers_can_parse_their_environment(synthesized: Synthesized) -> None:
     }
     settings = Settings.from_env(env)
     assert settings.tuning == synthesized.config.tuning
+    assert settings.ledger_ttl_days == synthesized.config.ledger_retention_days
     assert settings.output_prefix == "tuning-jobs/"
     assert settings.report_prefix == "reports/"

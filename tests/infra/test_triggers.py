@@ -1,4 +1,5 @@
-"""The two rules that start the workflow, and what they hand it."""
+"""The two rules that start the workflow, what they hand it, and what happens to a request
+they cannot deliver."""
 
 from __future__ import annotations
 
@@ -6,16 +7,25 @@ import json
 import re
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Match, Template
 
 from tests.infra.conftest import Synthesized
 
 
+def _request_rules(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    """The rules whose target is the state machine."""
+    state_machine = synthesized.logical_id("AWS::StepFunctions::StateMachine")
+    return {
+        k: r["Properties"]
+        for k, r in synthesized.resources("AWS::Events::Rule").items()
+        if any(t["Arn"] == {"Ref": state_machine} for t in r["Properties"]["Targets"])
+    }
+
+
 def _rule(synthesized: Synthesized, *, on_results_bus: bool) -> dict[str, Any]:
     (rule,) = [
-        r["Properties"]
-        for r in synthesized.resources("AWS::Events::Rule").values()
-        if ("EventBusName" in r["Properties"]) == on_results_bus
+        r for r in _request_rules(synthesized).values() if ("EventBusName" in r) == on_results_bus
     ]
     return rule
 
@@ -35,8 +45,20 @@ def _render_input(transformer: dict[str, Any], event: dict[str, Any]) -> Any:
     return json.loads(re.sub(r"<([^<>]+)>", substitute, transformer["InputTemplate"]))
 
 
-def test_two_rules(template: Template) -> None:
-    template.resource_count_is("AWS::Events::Rule", 2)
+def test_two_rules_start_the_workflow(synthesized: Synthesized) -> None:
+    assert len(_request_rules(synthesized)) == 2
+
+
+@pytest.mark.parametrize("on_results_bus", [False, True])
+def test_undeliverable_requests_go_to_the_request_dead_letter_queue(
+    synthesized: Synthesized, on_results_bus: bool
+) -> None:
+    """EventBridge retries for a day (its maximum number of attempts), then keeps the event."""
+    (target,) = _rule(synthesized, on_results_bus=on_results_bus)["Targets"]
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+    queue = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    assert synthesized.json["Resources"][queue]["Type"] == "AWS::SQS::Queue"
+    assert synthesized.json["Outputs"]["RequestDeadLetterQueueUrl"]["Value"] == {"Ref": queue}
 
 
 def test_s3_rule_matches_request_files_in_the_data_bucket(synthesized: Synthesized) -> None:

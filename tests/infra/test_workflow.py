@@ -9,6 +9,7 @@ from aws_cdk.assertions import Template
 
 from tests.infra.conftest import Synthesized
 from tests.infra.helpers import (
+    WORKFLOW_HANDLERS,
     function_id,
     render,
     state_machine_definition,
@@ -36,11 +37,19 @@ PUBLISH_RETRY = {
     "JitterStrategy": "FULL",
 }
 CATCH_ALL = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Publish failure"}]
+LEDGER_RETRY = {
+    "ErrorEquals": ["LedgerThrottled"],
+    "IntervalSeconds": 2,
+    "BackoffRate": 2,
+    "MaxAttempts": 6,
+    "JitterStrategy": "FULL",
+}
+# Publisher -> (detail type, next state). Every outcome but a rejection may hold a job slot.
 PUBLISHERS = {
-    "Publish rejection": ("NTM Tuning Request Rejected", "Request rejected", "Succeed"),
-    "Publish success": ("NTM Tuning Job Succeeded", "Tuning job succeeded", "Succeed"),
-    "Publish failure": ("NTM Tuning Job Failed", "Tuning failed", "Fail"),
-    "Publish stopped": ("NTM Tuning Job Stopped", "Tuning job stopped", "Fail"),
+    "Publish rejection": ("NTM Tuning Request Rejected", "Request rejected"),
+    "Publish success": ("NTM Tuning Job Succeeded", "Release capacity"),
+    "Publish failure": ("NTM Tuning Job Failed", "Release capacity"),
+    "Publish stopped": ("NTM Tuning Job Stopped", "Release capacity"),
 }
 
 
@@ -71,20 +80,25 @@ def test_exact_set_of_states(states: dict[str, dict[str, Any]]) -> None:
         "Publish rejection",
         "Request rejected",
         "Not a tuning request",
-        "Start tuning job",
-        "Duplicate delivery?",
         "Duplicate delivery",
+        "Acquire capacity",
+        "Capacity available?",
+        "Wait for capacity",
+        "Start tuning job",
+        "Job started?",
         "Wait for tuning job",
         "Describe tuning job",
         "Tuning job status",
         "Stop tuning job",
         "Summarize results",
         "Publish success",
-        "Tuning job succeeded",
         "Publish failure",
-        "Tuning failed",
         "Publish stopped",
+        "Release capacity",
+        "Outcome",
+        "Tuning job succeeded",
         "Tuning job stopped",
+        "Tuning failed",
     }
 
 
@@ -104,9 +118,44 @@ def test_request_accepted_choice(states: dict[str, dict[str, Any]]) -> None:
     assert state["Choices"] == [
         {"Variable": "$.outcome", "StringEquals": "rejected", "Next": "Publish rejection"},
         {"Variable": "$.outcome", "StringEquals": "ignored", "Next": "Not a tuning request"},
+        {"Variable": "$.outcome", "StringEquals": "duplicate", "Next": "Duplicate delivery"},
     ]
-    assert state["Default"] == "Start tuning job"
+    assert state["Default"] == "Acquire capacity"
     assert states["Not a tuning request"] == {"Type": "Succeed"}
+    assert states["Duplicate delivery"] == {"Type": "Succeed"}
+
+
+def test_acquire_capacity(synthesized: Synthesized, states: dict[str, dict[str, Any]]) -> None:
+    state = states["Acquire capacity"]
+    _invokes(synthesized, state, "admit")
+    assert state["Parameters"] == {
+        "execution_id.$": "$$.Execution.Id",
+        "request_id.$": "$.request_id",
+        "tuning_job_name.$": "$.tuning_job_name",
+    }
+    assert state["ResultPath"] == "$.admission"
+    assert _retries(state) == [LEDGER_RETRY]
+    assert state["Catch"] == CATCH_ALL
+    assert state["Next"] == "Capacity available?"
+
+
+def test_capacity_available_choice(states: dict[str, dict[str, Any]]) -> None:
+    state = states["Capacity available?"]
+    assert state["Type"] == "Choice"
+    assert state["Choices"] == [
+        {"Variable": "$.admission.admitted", "BooleanEquals": True, "Next": "Start tuning job"}
+    ]
+    assert state["Default"] == "Wait for capacity"
+
+
+def test_wait_for_capacity_uses_the_configured_interval(
+    synthesized: Synthesized, states: dict[str, dict[str, Any]]
+) -> None:
+    assert states["Wait for capacity"] == {
+        "Type": "Wait",
+        "Seconds": synthesized.config.capacity_wait_seconds,
+        "Next": "Acquire capacity",
+    }
 
 
 def test_start_tuning_job(synthesized: Synthesized, states: dict[str, dict[str, Any]]) -> None:
@@ -116,20 +165,30 @@ def test_start_tuning_job(synthesized: Synthesized, states: dict[str, dict[str, 
         "tuning_job_name.$": "$.tuning_job_name",
         "create_request.$": "$.create_request",
         "execution_id.$": "$$.Execution.Id",
+        "request": {
+            "request_id.$": "$.request_id",
+            "request_name.$": "$.request_name",
+            "origin.$": "$.origin",
+        },
     }
     assert state["ResultPath"] == "$.start"
     assert _retries(state) == [THROTTLE_RETRY]
     assert state["Catch"] == CATCH_ALL
-    assert state["Next"] == "Duplicate delivery?"
+    assert state["Next"] == "Job started?"
 
 
-def test_duplicate_delivery_choice(states: dict[str, dict[str, Any]]) -> None:
-    state = states["Duplicate delivery?"]
+def test_job_started_choice(states: dict[str, dict[str, Any]]) -> None:
+    state = states["Job started?"]
+    assert state["Type"] == "Choice"
     assert state["Choices"] == [
-        {"Variable": "$.start.duplicate", "BooleanEquals": True, "Next": "Duplicate delivery"}
+        {
+            "Variable": "$.start.capacity_exhausted",
+            "BooleanEquals": True,
+            "Next": "Wait for capacity",
+        },
+        {"Variable": "$.start.duplicate", "BooleanEquals": True, "Next": "Release capacity"},
     ]
     assert state["Default"] == "Wait for tuning job"
-    assert states["Duplicate delivery"] == {"Type": "Succeed"}
 
 
 def test_wait_uses_the_configured_poll_interval(
@@ -190,25 +249,82 @@ def test_summarize_results_gets_the_whole_state(
 
 @pytest.mark.parametrize("name", sorted(PUBLISHERS))
 def test_publishers(synthesized: Synthesized, states: dict[str, dict[str, Any]], name: str) -> None:
-    detail_type, next_state, end_type = PUBLISHERS[name]
+    detail_type, next_state = PUBLISHERS[name]
     state = states[name]
     _invokes(synthesized, state, "publish")
     assert state["Parameters"] == {"detail_type": detail_type, "state.$": "$"}
     assert state["ResultPath"] == "$.published"
     assert _retries(state) == [PUBLISH_RETRY]
+    # A publisher that still fails ends the execution as failed: the clean-up rule takes over.
     assert "Catch" not in state
     assert state["Next"] == next_state
-    assert states[next_state]["Type"] == end_type
+    assert states["Request rejected"] == {"Type": "Succeed"}
+
+
+def test_release_capacity(synthesized: Synthesized, states: dict[str, dict[str, Any]]) -> None:
+    state = states["Release capacity"]
+    _invokes(synthesized, state, "release")
+    assert state["Parameters"] == {"execution_id.$": "$$.Execution.Id"}
+    assert state["ResultPath"] == "$.release"
+    assert _retries(state) == [LEDGER_RETRY]
+    # A failed release does not change the outcome (the release function's alarm reports it).
+    assert state["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.release_error", "Next": "Outcome"}
+    ]
+    assert state["Next"] == "Outcome"
+
+
+def _guarded(path: str, test: dict[str, Any], next_state: str) -> dict[str, Any]:
+    return {
+        "And": [{"Variable": path, "IsPresent": True}, {"Variable": path, **test}],
+        "Next": next_state,
+    }
+
+
+def test_outcome_choice_is_guarded_against_missing_paths(
+    states: dict[str, dict[str, Any]],
+) -> None:
+    state = states["Outcome"]
+    assert state["Type"] == "Choice"
+    published = "$.published.detail_type"
+    assert state["Choices"] == [
+        _guarded("$.start.duplicate", {"BooleanEquals": True}, "Duplicate delivery"),
+        _guarded(published, {"StringEquals": "NTM Tuning Job Succeeded"}, "Tuning job succeeded"),
+        _guarded(published, {"StringEquals": "NTM Tuning Job Stopped"}, "Tuning job stopped"),
+    ]
+    assert state["Default"] == "Tuning failed"
+    assert states["Tuning job succeeded"] == {"Type": "Succeed"}
+    assert states["Tuning job stopped"] == {"Type": "Fail", "Error": "TuningJobStopped"}
+    assert states["Tuning failed"] == {"Type": "Fail", "Error": "TuningFailed"}
+
+
+def test_other_choices_read_only_what_their_step_returns(
+    states: dict[str, dict[str, Any]],
+) -> None:
+    """Outside `Outcome`, choices read only what the step just before them always returns."""
+    reads = {
+        "Request accepted?": {"$.outcome"},
+        "Capacity available?": {"$.admission.admitted"},
+        "Job started?": {"$.start.capacity_exhausted", "$.start.duplicate"},
+        "Tuning job status": {"$.job.status", "$.job.deadline_passed"},
+    }
+    for name, state in states.items():
+        if state["Type"] != "Choice" or name == "Outcome":
+            continue
+        assert {c["Variable"] for c in state["Choices"]} == reads[name], name
 
 
 def test_tasks_that_can_fail_publish_the_failure(states: dict[str, dict[str, Any]]) -> None:
     tasks = {
         name
         for name, state in states.items()
-        if state["Type"] == "Task" and not name.startswith("Publish ")
+        if state["Type"] == "Task"
+        and not name.startswith("Publish ")
+        and name != "Release capacity"
     }
     assert tasks == {
         "Validate request",
+        "Acquire capacity",
         "Start tuning job",
         "Describe tuning job",
         "Stop tuning job",
@@ -216,6 +332,29 @@ def test_tasks_that_can_fail_publish_the_failure(states: dict[str, dict[str, Any
     }
     for name in tasks:
         assert states[name]["Catch"] == CATCH_ALL, name
+
+
+def test_every_path_that_may_hold_a_slot_releases_it(states: dict[str, dict[str, Any]]) -> None:
+    """From `Acquire capacity` on, every path to an end state passes `Release capacity`."""
+
+    def successors(name: str) -> set[str]:
+        state = states[name]
+        found = {c["Next"] for c in state.get("Choices", [])} | {
+            c["Next"] for c in state.get("Catch", [])
+        }
+        found |= {state[k] for k in ("Next", "Default") if k in state}
+        return found
+
+    seen: set[str] = set()
+    frontier = ["Acquire capacity"]
+    while frontier:
+        name = frontier.pop()
+        if name in seen or name == "Release capacity":
+            continue
+        seen.add(name)
+        assert states[name]["Type"] not in ("Succeed", "Fail"), f"{name} ends holding a slot"
+        frontier.extend(successors(name))
+    assert "Publish rejection" not in seen
 
 
 def test_no_state_machine_timeout(synthesized: Synthesized) -> None:
@@ -247,7 +386,7 @@ def test_state_machine_may_invoke_only_its_functions(synthesized: Synthesized) -
         if statement["Action"] == "lambda:InvokeFunction"
         for resource in statement["Resource"]
     }
-    functions = synthesized.resources("AWS::Lambda::Function")
+    functions = [function_id(synthesized, name) for name in WORKFLOW_HANDLERS]
     assert invocable == {f"${{{f}.Arn}}" for f in functions} | {
         f"${{{f}.Arn}}:*" for f in functions
     }

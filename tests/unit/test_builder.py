@@ -118,7 +118,9 @@ def test_training_job_definition_is_locked_down() -> None:
     assert definition["OutputDataConfig"]["S3OutputPath"].endswith(f"/tuning-jobs/{JOB}/")
     # g4dn has local NVMe storage, which SageMaker encrypts itself and refuses a volume key for.
     assert "VolumeKmsKeyId" not in definition["ResourceConfig"]
-    p3 = build(minimal(resources={"instance_type": "ml.p3.2xlarge"}))
+    p3 = build(
+        minimal(resources={"instance_type": "ml.p3.2xlarge"}, resource_limits={"max_jobs": 5})
+    )
     assert p3["TrainingJobDefinition"]["ResourceConfig"]["VolumeKmsKeyId"] == KMS_KEY_ARN
 
 
@@ -664,3 +666,68 @@ def test_locations() -> None:
 )
 def test_instance_storage(instance_type: str, local: bool) -> None:
     assert has_instance_storage(instance_type) is local
+
+
+def test_cost_estimate_is_the_worst_case() -> None:
+    plan = build_tuning_job(
+        TuningRequest.model_validate(
+            minimal(resource_limits={"max_jobs": 10}, resources={"instance_count": 2})
+        ),
+        make_settings(),
+        DataFacts(vocabulary_size=10, train_objects=2),
+        tuning_job_name=JOB,
+        tags={},
+        now=NOW,
+    )
+    assert plan.cost_estimate is not None
+    # 10 jobs x 3600 s x 2 instances of ml.g4dn.xlarge at $0.736/h
+    assert plan.cost_estimate.max_usd == pytest.approx(10 * 2 * 0.736)
+    assert plan.cost_estimate.max_billable_seconds == 72000
+
+
+def test_tuning_runtime_limit_caps_the_estimate() -> None:
+    plan = build_tuning_job(
+        TuningRequest.model_validate(
+            minimal(
+                resource_limits={
+                    "max_jobs": 50,
+                    "max_parallel_jobs": 2,
+                    "max_runtime_seconds": 7200,
+                }
+            )
+        ),
+        make_settings(),
+        DataFacts(vocabulary_size=10),
+        tuning_job_name=JOB,
+        tags={},
+        now=NOW,
+    )
+    assert plan.cost_estimate is not None
+    assert plan.cost_estimate.max_billable_seconds == 7200 * 2
+
+
+def test_request_over_the_budget_is_rejected_with_the_estimate() -> None:
+    with pytest.raises(RequestRejected) as caught:
+        build(
+            minimal(resource_limits={"max_jobs": 100}, resources={"instance_type": "ml.p3.2xlarge"})
+        )
+    assert [(v.field, v.rule) for v in caught.value.violations] == [
+        ("resource_limits.max_jobs", "cost_budget")
+    ]
+    assert caught.value.cost_estimate is not None
+    assert caught.value.cost_estimate["max_usd"] == pytest.approx(100 * 3.825)
+    assert "over the $50.00 budget" in caught.value.violations[0].message
+
+
+def test_no_budget_means_no_cost_rejection() -> None:
+    build(
+        minimal(resource_limits={"max_jobs": 100}, resources={"instance_type": "ml.p3.2xlarge"}),
+        max_request_cost_usd=None,
+    )
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), "1e999", "nan", 1e308])
+def test_absurd_numbers_are_rejected_not_crashed(value: object) -> None:
+    assert ("hyperparameters.learning_rate", "ntm_value") in rejected(
+        minimal(hyperparameters={"learning_rate": value})
+    )

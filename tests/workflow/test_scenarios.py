@@ -44,7 +44,12 @@ def test_happy_path(workflow: Open) -> None:
     wf = workflow()
     result = run_upload(wf, encode(example_request()))
     assert result.status == "SUCCEEDED"
-    assert result.states[-2:] == ["Publish success", "Tuning job succeeded"]
+    assert result.states[-4:] == [
+        "Publish success",
+        "Release capacity",
+        "Outcome",
+        "Tuning job succeeded",
+    ]
     detail = only_event(wf, "NTM Tuning Job Succeeded")
     assert detail["request_name"] == "demo-corpus"
     assert detail["tuning_job"]["status"] == "Completed"

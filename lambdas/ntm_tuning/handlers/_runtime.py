@@ -6,13 +6,17 @@ from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from .. import aws
 from ..aws import DataStore, EventPublisher, TuningJobs
+from ..ledger import Ledger
 from ..settings import Settings, load_settings
 
-logger = Logger(service="ntm-tuning")
-tracer = Tracer(service="ntm-tuning")
+SERVICE = "ntm-tuning"
+METRICS_NAMESPACE = "NtmTuning"
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
 
 
 def settings() -> Settings:
@@ -44,9 +48,30 @@ def event_publisher() -> EventPublisher:
     return EventPublisher(current.event_bus_name, current.event_source, events_client())
 
 
+def dynamodb_client() -> Any:
+    return aws.client("dynamodb")
+
+
+@lru_cache(maxsize=1)
+def ledger() -> Ledger:
+    current = settings()
+    return Ledger(
+        current.ledger_table, ttl_days=current.ledger_ttl_days, dynamodb=dynamodb_client()
+    )
+
+
+def emit_metric(name: str, value: float, **dimensions: str) -> None:
+    """One CloudWatch metric, in embedded metric format (no API call, no extra permission)."""
+    with single_metric(
+        name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE
+    ) as metric:
+        for key, dimension in dimensions.items():
+            metric.add_dimension(name=key, value=dimension)
+
+
 def reset() -> None:
     """Forget cached settings and clients (tests and the offline runtime switch environments)."""
     load_settings.cache_clear()
     aws.client.cache_clear()
-    for cached in (data_store, tuning_jobs, event_publisher):
+    for cached in (data_store, tuning_jobs, event_publisher, ledger):
         cached.cache_clear()

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import steps
-from ._runtime import logger, tracer, tuning_jobs
+from ._runtime import ledger, logger, tracer, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -17,10 +17,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event["tuning_job_name"],
         event["create_request"],
         event["execution_id"],
+        event["request"],
         tuning_jobs(),
+        ledger(),
     )
-    logger.info(
-        "tuning job started",
-        extra={"tuning_job_name": event["tuning_job_name"], **result},
-    )
+    logger.info("tuning job started", extra={"tuning_job_name": event["tuning_job_name"], **result})
     return result

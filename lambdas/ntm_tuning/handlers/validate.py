@@ -1,4 +1,4 @@
-"""State "Validate request": read and check the request, build the tuning job."""
+"""State "Validate request": read and check the request, build the tuning job, claim it."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import steps
-from ._runtime import data_store, logger, settings, tracer
+from ._runtime import data_store, ledger, logger, settings, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = steps.validate(event["delivery"], event["execution_id"], settings(), data_store())
+    result = steps.validate(
+        event["delivery"], event["execution_id"], settings(), data_store(), ledger()
+    )
     logger.info(
         "request validated",
         extra={

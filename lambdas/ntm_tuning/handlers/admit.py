@@ -1,0 +1,21 @@
+"""State "Acquire capacity": one slot among the configured concurrent tuning jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import steps
+from ._runtime import emit_metric, ledger, logger, settings, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = steps.admit(event["execution_id"], ledger(), settings().tuning.max_concurrent_jobs)
+    emit_metric("TuningJobsInFlight", result["in_flight"])
+    logger.info(
+        "capacity requested", extra={"tuning_job_name": event.get("tuning_job_name"), **result}
+    )
+    return result

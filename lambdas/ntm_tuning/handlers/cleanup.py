@@ -1,0 +1,19 @@
+"""Rule target for executions that ended early: no tuning job is left running unwatched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import steps
+from ._runtime import emit_metric, event_publisher, ledger, logger, tracer, tuning_jobs
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = steps.clean_up(event, tuning_jobs(), ledger(), event_publisher())
+    emit_metric("TuningJobsInFlight", ledger().holders())
+    logger.info("execution cleaned up", extra=result)
+    return result

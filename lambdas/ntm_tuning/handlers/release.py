@@ -1,0 +1,19 @@
+"""State "Release capacity": give the execution's slot back (a no-op if it holds none)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import steps
+from ._runtime import emit_metric, ledger, logger, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = steps.release(event["execution_id"], ledger())
+    emit_metric("TuningJobsInFlight", result["in_flight"])
+    logger.info("capacity released", extra=result)
+    return result

@@ -1,0 +1,165 @@
+"""The request ledger (DynamoDB): who handles which request, and how many tuning jobs run.
+
+Three kinds of items share one table, told apart by their key:
+
+- ``request#<request id>``: claimed by the first execution that handles the request. Any
+  other execution for the same request is a duplicate delivery and ends quietly.
+- ``capacity#tuning-jobs``: a counting semaphore. ``leases`` maps each holding execution to
+  when it acquired; ``holders`` is their number, kept below the configured limit by a
+  conditional update, so concurrent executions can never overshoot it.
+- ``execution#<execution id>``: the tuning job an execution started, so the clean-up of an
+  aborted or timed-out execution can find the job and stop it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .aws import client, error_code
+from .errors import LedgerThrottled
+
+CAPACITY_KEY = "capacity#tuning-jobs"
+_THROTTLED = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+
+
+class Ledger:
+    def __init__(self, table_name: str, *, ttl_days: int = 30, dynamodb: Any = None) -> None:
+        self.table_name = table_name
+        self.ttl_days = ttl_days
+        self._dynamodb = dynamodb
+
+    @property
+    def dynamodb(self) -> Any:
+        return self._dynamodb or client("dynamodb")
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.dynamodb, method)(TableName=self.table_name, **kwargs)
+        except ClientError as error:
+            if error_code(error) in _THROTTLED:
+                raise LedgerThrottled(str(error)) from error
+            raise
+
+    def _expires(self, now: datetime) -> str:
+        return str(int((now + timedelta(days=self.ttl_days)).timestamp()))
+
+    # -- request claims ----------------------------------------------------------------------
+    def claim(self, request_id: str, execution_id: str, *, now: datetime) -> bool:
+        """True when this execution handles the request (first claim, or its own retry)."""
+        try:
+            self._call(
+                "put_item",
+                Item={
+                    "pk": {"S": f"request#{request_id}"},
+                    "execution_id": {"S": execution_id},
+                    "claimed_at": {"S": now.isoformat()},
+                    "expires_at": {"N": self._expires(now)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR execution_id = :execution",
+                ExpressionAttributeValues={":execution": {"S": execution_id}},
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def claimant(self, request_id: str) -> str | None:
+        """The execution that claimed the request, if any."""
+        item = self._call(
+            "get_item", Key={"pk": {"S": f"request#{request_id}"}}, ConsistentRead=True
+        ).get("Item")
+        return item["execution_id"]["S"] if item else None
+
+    # -- capacity ------------------------------------------------------------------------------
+    def acquire(self, execution_id: str, limit: int, *, now: datetime) -> tuple[bool, int]:
+        """Take one of ``limit`` slots for this execution; (admitted, holders now)."""
+        try:
+            self._call(
+                "put_item",
+                Item={"pk": {"S": CAPACITY_KEY}, "holders": {"N": "0"}, "leases": {"M": {}}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+        try:
+            response = self._call(
+                "update_item",
+                Key={"pk": {"S": CAPACITY_KEY}},
+                UpdateExpression="SET leases.#execution = :now ADD holders :one",
+                ConditionExpression="holders < :limit AND attribute_not_exists(leases.#execution)",
+                ExpressionAttributeNames={"#execution": execution_id},
+                ExpressionAttributeValues={
+                    ":now": {"S": now.isoformat()},
+                    ":one": {"N": "1"},
+                    ":limit": {"N": str(limit)},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            leases, holders = self._capacity()
+            # A retried step finds its own lease: it is already admitted.
+            return execution_id in leases, holders
+        return True, int(response["Attributes"]["holders"]["N"])
+
+    def release(self, execution_id: str) -> tuple[bool, int]:
+        """Give this execution's slot back; (released, holders now). Releasing twice is a no-op."""
+        try:
+            response = self._call(
+                "update_item",
+                Key={"pk": {"S": CAPACITY_KEY}},
+                UpdateExpression="REMOVE leases.#execution ADD holders :minus_one",
+                ConditionExpression="attribute_exists(leases.#execution)",
+                ExpressionAttributeNames={"#execution": execution_id},
+                ExpressionAttributeValues={":minus_one": {"N": "-1"}},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            return False, self._capacity()[1]
+        return True, int(response["Attributes"]["holders"]["N"])
+
+    def _capacity(self) -> tuple[dict[str, Any], int]:
+        item = self._call("get_item", Key={"pk": {"S": CAPACITY_KEY}}, ConsistentRead=True).get(
+            "Item", {}
+        )
+        return item.get("leases", {}).get("M", {}), int(item.get("holders", {}).get("N", "0"))
+
+    def holders(self) -> int:
+        return self._capacity()[1]
+
+    # -- which job an execution started ----------------------------------------------------------
+    def record_job(
+        self, execution_id: str, tuning_job_name: str, request: dict[str, Any], *, now: datetime
+    ) -> None:
+        self._call(
+            "put_item",
+            Item={
+                "pk": {"S": f"execution#{execution_id}"},
+                "tuning_job_name": {"S": tuning_job_name},
+                "request": {"S": json.dumps(request, sort_keys=True)},
+                "started_at": {"S": now.isoformat()},
+                "expires_at": {"N": self._expires(now)},
+            },
+        )
+
+    def job_of(self, execution_id: str) -> dict[str, Any] | None:
+        item = self._call(
+            "get_item", Key={"pk": {"S": f"execution#{execution_id}"}}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        return {
+            "tuning_job_name": item["tuning_job_name"]["S"],
+            "request": json.loads(item["request"]["S"]),
+        }
