@@ -11,7 +11,7 @@ export PYTHONPATH := $(CURDIR)/lambdas:$(CURDIR)
 CDK := node_modules/.bin/cdk
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help install synth lint typecheck unit test local-run deploy destroy schemas bench-imports clean
+.PHONY: help install synth lint typecheck unit test local-run deploy destroy schemas bench-imports bench-prep clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -65,6 +65,13 @@ schemas: install ## Regenerate the JSON Schemas from the pydantic models
 
 bench-imports: install ## Cold import time of every Lambda handler module
 	python benchmarks/handler_imports.py
+
+$(VENV)/.bench: requirements-bench.txt $(VENV)/.installed
+	@$(BIN)/pip install --quiet -r requirements-bench.txt >&2
+	@touch $@
+
+bench-prep: install $(VENV)/.bench ## Dataset preparation vs CountVectorizer, 100k documents
+	python benchmarks/prep.py $(ARGS)
 
 clean: ## Remove build outputs (keeps the virtual environment)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

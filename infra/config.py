@@ -17,7 +17,14 @@ from typing import Any, Literal
 
 from ntm_tuning.naming import JOB_NAME_PREFIX
 from ntm_tuning.settings import Settings, TuningDefaults
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 CONTEXT_PREFIX = "ntm:"
 
@@ -37,6 +44,11 @@ LOG_RETENTION_DAYS = (
 )
 # fmt: on
 
+
+# A relative S3 key prefix usable in an EventBridge wildcard pattern and an IAM resource.
+KEY_PREFIX = re.compile(r"[A-Za-z0-9!\-_.'()/]+/")
+# SageMaker's instance type names (ml.<family>.<size>).
+INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9]+(-[a-z0-9]+)?\.[a-z0-9]+")
 
 # Deliberately simple: SNS itself checks the address when the subscription is confirmed.
 EMAIL = re.compile(
@@ -74,6 +86,15 @@ class PipelineConfig(BaseModel):
         default="/aws/service/powertools/python/arm64/python3.12/3.37.0",
         pattern=r"^/[A-Za-z0-9_.\-/]+$",
     )
+    # The dataset preparation stage: a SageMaker Processing job on the scikit-learn image.
+    processing_instance_type: str = "ml.m5.xlarge"
+    # SageMaker's limits for ProcessingResources.ClusterConfig.VolumeSizeInGB and
+    # StoppingCondition.MaxRuntimeInSeconds of a processing job.
+    processing_volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    processing_max_runtime_seconds: int = Field(default=7200, ge=1, le=777600)
+    # Where prepared datasets (and their jobs' config files) go in the data bucket; the
+    # processing role may write there and nowhere else.
+    prepared_prefix: str = "datasets/prepared/"
 
     @field_validator("results_bus_name")
     @classmethod
@@ -90,16 +111,37 @@ class PipelineConfig(BaseModel):
             raise ValueError("must not start with 'aws.' (reserved for AWS services)")
         return value
 
-    @field_validator("request_prefix")
+    @field_validator("request_prefix", "prepared_prefix")
     @classmethod
     def _usable_prefix(cls, value: str) -> str:
-        # The prefix becomes part of an EventBridge wildcard pattern and an S3 key prefix.
-        if not re.fullmatch(r"[A-Za-z0-9!\-_.'()/]+/", value) or value.startswith("/"):
+        # The prefixes become part of an EventBridge wildcard pattern, IAM resources and S3
+        # key prefixes.
+        if not KEY_PREFIX.fullmatch(value) or value.startswith("/") or "//" in value:
             raise ValueError(
                 "must be a relative S3 key prefix ending with '/', without wildcards, "
-                "e.g. 'requests/'"
+                "e.g. 'requests/' or 'datasets/prepared/'"
             )
         return value
+
+    @field_validator("processing_instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        if not INSTANCE_TYPE.fullmatch(value):
+            raise ValueError("must be a SageMaker instance type, e.g. 'ml.m5.xlarge'")
+        return value
+
+    @model_validator(mode="after")
+    def _separate_prefixes(self) -> PipelineConfig:
+        # A prepared dataset's dataset.json under the request prefix would be taken for a
+        # tuning request; a request under the prepared prefix could be overwritten by a job.
+        if self.prepared_prefix.startswith(self.request_prefix) or self.request_prefix.startswith(
+            self.prepared_prefix
+        ):
+            raise ValueError(
+                f"prepared_prefix ({self.prepared_prefix!r}) and request_prefix "
+                f"({self.request_prefix!r}) must not contain one another"
+            )
+        return self
 
     @field_validator("alarm_email")
     @classmethod
@@ -166,6 +208,10 @@ _PIPELINE_KEYS: tuple[tuple[str, str, Kind], ...] = (
     ("alarmEmail", "alarm_email", "optional_str"),
     ("ledgerRetentionDays", "ledger_retention_days", "int"),
     ("powertoolsLayerParameter", "powertools_layer_parameter", "str"),
+    ("processingInstanceType", "processing_instance_type", "str"),
+    ("processingVolumeSizeGb", "processing_volume_size_gb", "int"),
+    ("processingMaxRuntimeSeconds", "processing_max_runtime_seconds", "int"),
+    ("preparedPrefix", "prepared_prefix", "str"),
 )
 
 CONTEXT_KEYS: tuple[ContextKey, ...] = tuple(

@@ -42,7 +42,12 @@ def grant_object_read(function: lambda_.Function, *, bucket: s3.IBucket, key: km
 
 
 def grant_object_put(
-    function: lambda_.Function, *, bucket: s3.IBucket, key: kms.IKey, key_prefix: str
+    function: lambda_.Function,
+    *,
+    bucket: s3.IBucket,
+    key: kms.IKey,
+    key_prefix: str,
+    reason: str | None = None,
 ) -> None:
     """Write new objects under ``key_prefix`` of ``bucket`` (SSE-KMS with ``key``)."""
     function.add_to_role_policy(
@@ -55,22 +60,47 @@ def grant_object_put(
     )
     _acknowledge(
         function,
-        reason=f"Writes one report object per tuning job under the {key_prefix} prefix only.",
+        reason=reason
+        or f"Writes one report object per tuning job under the {key_prefix} prefix only.",
         resources=[f"Resource::{arn_ref(bucket)}/{key_prefix}*"],
     )
+
+
+def grant_prefix_read(
+    function: lambda_.Function,
+    *,
+    bucket: s3.IBucket,
+    key: kms.IKey,
+    key_prefix: str,
+    reason: str,
+) -> None:
+    """Read objects under ``key_prefix`` of ``bucket`` (SSE-KMS with ``key``) and list it."""
+    function.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{key_prefix}*")]
+        )
+    )
+    function.add_to_role_policy(
+        iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
+    )
+    key.grant_decrypt(function)
+    _acknowledge(function, reason=reason, resources=[f"Resource::{arn_ref(bucket)}/{key_prefix}*"])
 
 
 def grant_sagemaker(
     function: lambda_.Function,
     *,
-    tuning_job_actions: Sequence[str],
+    tuning_job_actions: Sequence[str] = (),
     training_job_actions: Sequence[str] = (),
+    processing_job_actions: Sequence[str] = (),
 ) -> None:
-    """SageMaker actions on this pipeline's tuning jobs (and the training jobs they start)."""
+    """SageMaker actions on this pipeline's jobs: its tuning jobs (and the training jobs they
+    start) and its dataset preparation (processing) jobs."""
     stack = Stack.of(function)
     resources: list[tuple[str, Sequence[str]]] = [
         ("hyper-parameter-tuning-job", tuning_job_actions),
         ("training-job", training_job_actions),
+        ("processing-job", processing_job_actions),
     ]
     applies_to = []
     for resource, actions in resources:
@@ -93,12 +123,15 @@ def grant_sagemaker(
             "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
             f"{resource}/{TUNING_JOB_NAME_PREFIX}*"
         )
+    if not applies_to:
+        raise ValueError("grant_sagemaker needs at least one action")
     _acknowledge(
         function,
         reason=(
-            "Job names are generated per request; every tuning job this pipeline starts is "
-            f"named '{TUNING_JOB_NAME_PREFIX}...', and SageMaker names its training jobs after "
-            "the tuning job, so the wildcard covers exactly this pipeline's jobs."
+            "Job names are generated per request; every tuning and processing job this "
+            f"pipeline starts is named '{TUNING_JOB_NAME_PREFIX}...', and SageMaker names its "
+            "training jobs after the tuning job, so the wildcard covers exactly this "
+            "pipeline's jobs."
         ),
         resources=applies_to,
     )

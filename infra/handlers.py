@@ -49,7 +49,23 @@ HANDLERS = (
     HandlerSpec(
         "cleanup",
         "ntm_tuning.handlers.cleanup.handler",
-        "Stops the tuning job of an execution that ended early and frees its slot",
+        "Stops the jobs of an execution that ended early and frees its slot",
+    ),
+    HandlerSpec(
+        "prepare_start",
+        "ntm_tuning.handlers.prepare_start.handler",
+        "Starts the dataset preparation processing job",
+    ),
+    HandlerSpec(
+        "prepare_poll",
+        "ntm_tuning.handlers.prepare_poll.handler",
+        "Describes the dataset preparation processing job",
+    ),
+    HandlerSpec(
+        "prepare_finish",
+        "ntm_tuning.handlers.prepare_finish.handler",
+        "Builds the tuning job from the prepared dataset",
+        timeout_seconds=120,
     ),
 )
 
@@ -61,9 +77,9 @@ class TuningHandlers(Construct):
     policy is needed); the stack grants everything else.
 
     Attributes: ``validate``, ``start``, ``poll``, ``summarize``, ``publish``, ``stop``,
-    ``admit``, ``release`` (the workflow's steps), ``cleanup`` (invoked by EventBridge when an
-    execution ends early) (``lambda_.Function``), ``functions`` and ``log_groups`` (by
-    handler name).
+    ``admit``, ``release``, ``prepare_start``, ``prepare_poll``, ``prepare_finish`` (the
+    workflow's steps), ``cleanup`` (invoked by EventBridge when an execution ends early)
+    (``lambda_.Function``), ``functions`` and ``log_groups`` (by handler name).
     """
 
     def __init__(
@@ -90,7 +106,8 @@ class TuningHandlers(Construct):
         self.functions: dict[str, lambda_.Function] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
         for spec in HANDLERS:
-            construct_id = spec.name.capitalize()
+            # `prepare_start` -> `PrepareStart`
+            construct_id = "".join(part.capitalize() for part in spec.name.split("_"))
             log_group = encrypted_log_group(
                 self,
                 f"{construct_id}LogGroup",
@@ -156,3 +173,6 @@ class TuningHandlers(Construct):
         self.admit = self.functions["admit"]
         self.release = self.functions["release"]
         self.cleanup = self.functions["cleanup"]
+        self.prepare_start = self.functions["prepare_start"]
+        self.prepare_poll = self.functions["prepare_poll"]
+        self.prepare_finish = self.functions["prepare_finish"]

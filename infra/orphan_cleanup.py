@@ -1,8 +1,9 @@
 """No tuning job left running unwatched: executions that end early are cleaned up.
 
 Step Functions reports every status change of a standard execution on the default bus. An
-execution that was aborted, timed out or failed may have left a tuning job running and a
-job slot taken; the clean-up function stops the one and frees the other.
+execution that was aborted, timed out or failed may have left a tuning job (or a dataset
+preparation processing job) running and a job slot taken; the clean-up function stops the one
+and frees the other.
 """
 
 from __future__ import annotations

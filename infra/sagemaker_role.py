@@ -157,10 +157,15 @@ class SageMakerExecutionRole(Construct):
 
     def grant_pass_to_sagemaker(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` hand this role to SageMaker, and to no other service."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[self.role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER_SERVICE}},
-            )
+        grant_pass_to_sagemaker(grantee, self.role)
+
+
+def grant_pass_to_sagemaker(grantee: iam.IGrantable, role: iam.IRole) -> None:
+    """Let ``grantee`` hand ``role`` (and no other role) to SageMaker (and no other service)."""
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER_SERVICE}},
         )
+    )

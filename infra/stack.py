@@ -9,8 +9,9 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
 from infra.config import OUTPUT_PREFIX, REPORT_PREFIX, PipelineConfig
+from infra.dataset_preparation import DatasetPreparation
 from infra.dead_letters import DeadLetterQueues
-from infra.grants import grant_object_put, grant_object_read, grant_sagemaker
+from infra.grants import grant_object_put, grant_object_read, grant_prefix_read, grant_sagemaker
 from infra.handlers import TuningHandlers
 from infra.ledger import Ledger
 from infra.monitoring import METRICS_NAMESPACE, Monitoring, WatchedRule
@@ -23,11 +24,12 @@ from infra.triggers import Triggers
 from infra.workflow import TuningWorkflow
 
 DESCRIBE_TUNING_JOB = "sagemaker:DescribeHyperParameterTuningJob"
+DESCRIBE_PROCESSING_JOB = "sagemaker:DescribeProcessingJob"
 SERVICE_NAME = "ntm-tuning"
 
 # Single-item ledger operations per handler (ntm_tuning.ledger): request claims (validate),
-# job slots (admit, release, and start when SageMaker is out of capacity), job records (start),
-# and the clean-up of executions that ended early.
+# job slots (admit, release, and start when SageMaker is out of capacity), job records (start,
+# prepare_start), and the clean-up of executions that ended early.
 LEDGER_ACTIONS = {
     "validate": ("dynamodb:GetItem", "dynamodb:PutItem"),
     "start": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
@@ -35,6 +37,9 @@ LEDGER_ACTIONS = {
     "admit": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
     "release": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
     "cleanup": ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+    # Records the execution's processing job (a put of its job record), so that the clean-up
+    # of an execution that ended early can stop it.
+    "prepare_start": ("dynamodb:PutItem",),
 }
 
 
@@ -63,6 +68,14 @@ class NtmTuningStack(Stack):
             output_prefix=OUTPUT_PREFIX,
             key=storage.key,
             image_repository_arn=image.repository_arn,
+        )
+
+        preparation = DatasetPreparation(
+            self,
+            "DatasetPreparation",
+            data_bucket=storage.data_bucket,
+            prepared_prefix=config.prepared_prefix,
+            key=storage.key,
         )
 
         ledger = Ledger(self, "Ledger", key=storage.key, removal_policy=removal_policy)
@@ -97,6 +110,13 @@ class NtmTuningStack(Stack):
                 "LEDGER_TABLE": ledger.table.table_name,
                 "LEDGER_TTL_DAYS": str(config.ledger_retention_days),
                 "TUNING_DEFAULTS": json.dumps(config.tuning.model_dump(mode="json")),
+                "PROCESSING_IMAGE": preparation.image.image_uri,
+                "PROCESSING_ROLE_ARN": preparation.role.role_arn,
+                "PREPARATION_CODE_URI": preparation.code_uri,
+                "PROCESSING_INSTANCE_TYPE": config.processing_instance_type,
+                "PROCESSING_VOLUME_SIZE_GB": str(config.processing_volume_size_gb),
+                "PROCESSING_MAX_RUNTIME_SECONDS": str(config.processing_max_runtime_seconds),
+                "PREPARED_PREFIX": config.prepared_prefix,
             },
             powertools_layer_parameter=config.powertools_layer_parameter,
             key=storage.key,
@@ -142,6 +162,41 @@ class NtmTuningStack(Stack):
         grant_sagemaker(
             handlers.cleanup,
             tuning_job_actions=[DESCRIBE_TUNING_JOB, "sagemaker:StopHyperParameterTuningJob"],
+            # An aborted execution's dataset preparation job is stopped too.
+            processing_job_actions=[DESCRIBE_PROCESSING_JOB, "sagemaker:StopProcessingJob"],
+        )
+
+        # Dataset preparation: start the processing job (writing its config file under the
+        # prepared prefix), watch it, then build the tuning job from what it wrote.
+        grant_sagemaker(
+            handlers.prepare_start,
+            processing_job_actions=[
+                "sagemaker:CreateProcessingJob",
+                DESCRIBE_PROCESSING_JOB,
+                "sagemaker:AddTags",
+            ],
+        )
+        grant_object_put(
+            handlers.prepare_start,
+            bucket=storage.data_bucket,
+            key=storage.key,
+            key_prefix=config.prepared_prefix,
+            reason=(
+                "Writes one config file per dataset preparation job under the "
+                f"{config.prepared_prefix} prefix only."
+            ),
+        )
+        preparation.grant_pass_to_sagemaker(handlers.prepare_start)
+        grant_sagemaker(handlers.prepare_poll, processing_job_actions=[DESCRIBE_PROCESSING_JOB])
+        grant_prefix_read(
+            handlers.prepare_finish,
+            bucket=storage.data_bucket,
+            key=storage.key,
+            key_prefix=config.prepared_prefix,
+            reason=(
+                "Reads what a dataset preparation job wrote (dataset.json, vocab.txt) under "
+                f"the {config.prepared_prefix} prefix only."
+            ),
         )
         results.bus.grant_put_events_to(handlers.cleanup)
 
@@ -156,6 +211,9 @@ class NtmTuningStack(Stack):
             stop=handlers.stop,
             admit=handlers.admit,
             release=handlers.release,
+            prepare_start=handlers.prepare_start,
+            prepare_poll=handlers.prepare_poll,
+            prepare_finish=handlers.prepare_finish,
             poll_interval_seconds=config.poll_interval_seconds,
             capacity_wait_seconds=config.capacity_wait_seconds,
             key=storage.key,

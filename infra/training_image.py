@@ -1,6 +1,8 @@
-"""Where the built-in NTM algorithm image lives, resolved per region at deploy time."""
+"""Where AWS's prebuilt images live, resolved per region at deploy time."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from aws_cdk import Aws, CfnMapping, Fn
 from constructs import Construct
@@ -45,8 +47,8 @@ NTM_REPOSITORY = "ntm"
 NTM_IMAGE_TAG = "1"
 
 
-class TrainingImage(Construct):
-    """The NTM image URI and repository ARN for the region the stack is deployed to.
+class RegionalImage(Construct):
+    """An AWS-owned ECR image whose registry account depends on the region.
 
     The region is unknown at synth time, so the account comes from a CloudFormation mapping
     keyed on AWS::Region; deploying to a region without an entry fails at deploy time.
@@ -54,14 +56,21 @@ class TrainingImage(Construct):
     Attributes: ``mapping``, ``registry_account``, ``image_uri``, ``repository_arn``.
     """
 
-    def __init__(self, scope: Construct, id: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        mapping_id: str,
+        accounts: Mapping[str, str],
+        repository: str,
+        tag: str,
+    ) -> None:
         super().__init__(scope, id)
         self.mapping = CfnMapping(
             self,
-            "NtmImageAccounts",
-            mapping={
-                region: {"account": account} for region, account in NTM_IMAGE_ACCOUNTS.items()
-            },
+            mapping_id,
+            mapping={region: {"account": account} for region, account in accounts.items()},
             lazy=False,
         )
         self.registry_account = self.mapping.find_in_map(Aws.REGION, "account")
@@ -73,7 +82,7 @@ class TrainingImage(Construct):
                 Aws.REGION,
                 ".",
                 Aws.URL_SUFFIX,
-                f"/{NTM_REPOSITORY}:{NTM_IMAGE_TAG}",
+                f"/{repository}:{tag}",
             ],
         )
         self.repository_arn = Fn.join(
@@ -85,6 +94,20 @@ class TrainingImage(Construct):
                 Aws.REGION,
                 ":",
                 self.registry_account,
-                f":repository/{NTM_REPOSITORY}",
+                f":repository/{repository}",
             ],
+        )
+
+
+class TrainingImage(RegionalImage):
+    """The built-in NTM algorithm image (``ntm:1``) for the region the stack is deployed to."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(
+            scope,
+            id,
+            mapping_id="NtmImageAccounts",
+            accounts=NTM_IMAGE_ACCOUNTS,
+            repository=NTM_REPOSITORY,
+            tag=NTM_IMAGE_TAG,
         )

@@ -1,4 +1,5 @@
-"""The Step Functions workflow: validate, admit, start, watch, summarize, publish, release."""
+"""The Step Functions workflow: validate, (prepare the dataset,) admit, start, watch,
+summarize, publish, release."""
 
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ class TuningWorkflow(Construct):
     """A standard state machine that polls the tuning job until it ends or its deadline passes.
 
     A request is claimed in the ledger when it is validated (a second delivery of it ends as
-    ``Duplicate delivery``); the execution then waits for one of the configured concurrent
+    ``Duplicate delivery``). A corpus request first runs a dataset preparation (SageMaker
+    Processing) job, watched like the tuning job, and the tuning job is then built from the
+    dataset it wrote (or the request is rejected if the dataset is unusable). The execution then
+    waits for one of the configured concurrent
     job slots, starts the job, watches it, publishes the outcome and gives the slot back on
     every path that started to run. An execution that dies before that (aborted, timed out,
     failed) is handled by the orphan clean-up rule, outside the state machine.
@@ -47,6 +51,9 @@ class TuningWorkflow(Construct):
         stop: lambda_.IFunction,
         admit: lambda_.IFunction,
         release: lambda_.IFunction,
+        prepare_start: lambda_.IFunction,
+        prepare_poll: lambda_.IFunction,
+        prepare_finish: lambda_.IFunction,
         poll_interval_seconds: int,
         capacity_wait_seconds: int,
         key: kms.IKey,
@@ -292,6 +299,86 @@ class TuningWorkflow(Construct):
             )
             .otherwise(wait_for_capacity.next(acquire_capacity))
         )
+        acquire_capacity.next(capacity_available)
+
+        # Dataset preparation: a corpus request's dataset is made by a processing job first.
+        start_preparation = on_error(
+            retry_throttling(
+                tasks.LambdaInvoke(
+                    self,
+                    "Start dataset preparation",
+                    lambda_function=prepare_start,
+                    payload_response_only=True,
+                    payload=sfn.TaskInput.from_object(
+                        {
+                            "preparation": sfn.JsonPath.object_at("$.preparation"),
+                            "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                        }
+                    ),
+                    result_path="$.preparation_job",
+                )
+            )
+        )
+        wait_for_preparation = sfn.Wait(
+            self,
+            "Wait for dataset preparation",
+            time=sfn.WaitTime.duration(Duration.seconds(poll_interval_seconds)),
+        )
+        describe_preparation = on_error(
+            retry_throttling(
+                tasks.LambdaInvoke(
+                    self,
+                    "Describe dataset preparation",
+                    lambda_function=prepare_poll,
+                    payload_response_only=True,
+                    payload=sfn.TaskInput.from_object(
+                        {
+                            "processing_job_name": sfn.JsonPath.string_at(
+                                "$.preparation.processing_job_name"
+                            )
+                        }
+                    ),
+                    result_path="$.preparation_status",
+                )
+            )
+        )
+        # Returns a whole state, as validation does: accepted (with the tuning job's request)
+        # or rejected (the dataset is unusable).
+        build_tuning_job = on_error(
+            tasks.LambdaInvoke(
+                self,
+                "Build tuning job",
+                lambda_function=prepare_finish,
+                payload_response_only=True,
+                payload=sfn.TaskInput.from_object(
+                    {
+                        "state": sfn.JsonPath.entire_payload,
+                        "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                    }
+                ),
+                result_path="$",
+            )
+        )
+        dataset_usable = (
+            sfn.Choice(self, "Dataset usable?")
+            .when(sfn.Condition.string_equals("$.outcome", "rejected"), publish_rejection)
+            .otherwise(acquire_capacity)
+        )
+        preparation_status = "$.preparation_status.status"
+        preparation_done = (
+            sfn.Choice(self, "Dataset preparation status")
+            .when(
+                sfn.Condition.string_equals(preparation_status, "Completed"),
+                build_tuning_job.next(dataset_usable),
+            )
+            .when(sfn.Condition.string_equals(preparation_status, "Failed"), publish_failure)
+            .when(sfn.Condition.string_equals(preparation_status, "Stopped"), publish_failure)
+            .otherwise(wait_for_preparation)
+        )
+        start_preparation.next(wait_for_preparation).next(describe_preparation).next(
+            preparation_done
+        )
+
         accepted = (
             sfn.Choice(self, "Request accepted?")
             .when(sfn.Condition.string_equals("$.outcome", "rejected"), publish_rejection)
@@ -300,7 +387,8 @@ class TuningWorkflow(Construct):
                 sfn.Succeed(self, "Not a tuning request"),
             )
             .when(sfn.Condition.string_equals("$.outcome", "duplicate"), duplicate_delivery)
-            .otherwise(acquire_capacity.next(capacity_available))
+            .when(sfn.Condition.string_equals("$.outcome", "prepare"), start_preparation)
+            .otherwise(acquire_capacity)
         )
 
         self.log_group = encrypted_log_group(
@@ -324,7 +412,19 @@ class TuningWorkflow(Construct):
             tracing_enabled=True,
         )
 
-        functions = (validate, start, poll, summarize, publish, stop, admit, release)
+        functions = (
+            validate,
+            start,
+            poll,
+            summarize,
+            publish,
+            stop,
+            admit,
+            release,
+            prepare_start,
+            prepare_poll,
+            prepare_finish,
+        )
         acknowledge(
             self.state_machine.role,
             "AwsSolutions-IAM5",

@@ -27,6 +27,7 @@ from unittest import mock
 
 import boto3
 
+from .processing import LocalProcessing, OfflineSageMaker
 from .sagemaker import Scenario, ScriptedSageMaker, TuningEngine
 from .template import Resolver
 
@@ -150,7 +151,9 @@ class OfflineWorkflow:
         _runtime.reset()
         engine = (self._engine_factory or self._standin)(self.s3)
         self.engine = engine
-        self._stack.enter_context(mock.patch.object(_runtime, "sagemaker_client", lambda: engine))
+        self.processing = LocalProcessing(self.s3, region=REGION, account=ACCOUNT)
+        client = OfflineSageMaker(engine, self.processing)
+        self._stack.enter_context(mock.patch.object(_runtime, "sagemaker_client", lambda: client))
         self._stack.enter_context(
             mock.patch.object(
                 _runtime,

@@ -1,13 +1,15 @@
-"""A small corpus with planted topics, written as an NTM dataset.
+"""A small corpus with planted topics: as an NTM dataset, and as raw documents.
 
-``python -m preparation.synthetic DIR`` writes ``DIR/datasets/demo/{train,validation,test}``
-(recordIO-protobuf shards) and ``DIR/datasets/demo/auxiliary/vocab.txt``. The documents are
-drawn from a few themes, so a topic model has something real to find. Deterministic: the same
-seed writes the same bytes.
+``python -m preparation.synthetic DIR`` writes ``DIR/data/datasets/demo/{train,validation,test}``
+(recordIO-protobuf shards) with ``DIR/data/datasets/demo/auxiliary/vocab.txt``, and the same
+themes as raw text under ``DIR/corpus/corpora/demo/`` (JSON Lines and plain-text files). The
+documents are drawn from a few themes, so a topic model has something real to find.
+Deterministic: the same seed writes the same bytes.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 from collections import Counter
@@ -199,5 +201,32 @@ def write_dataset(root: Path, seed: int = 20261127) -> dict[str, int]:
     return written
 
 
+def write_corpus(root: Path, seed: int = 20261128, documents: int = 400) -> int:
+    """The same themes as raw text: a JSON Lines file and a few plain-text files, the way a
+    corpus request finds them (``corpora/demo/`` under ``root``)."""
+    rng = random.Random(seed)
+    folder = root / "corpora" / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    words = vocabulary()
+    index = {word: position for position, word in enumerate(words)}
+
+    def text() -> str:
+        row = document(rng, index)
+        # zip(strict=...) is Python 3.10+; this package also runs on the 3.9 processing image.
+        pairs = zip(row.keys, row.values)  # noqa: B905
+        tokens = [words[key] for key, count in pairs for _ in range(int(count))]
+        rng.shuffle(tokens)
+        return " ".join(tokens).capitalize() + "."
+
+    lines = [json.dumps({"id": f"news-{n:04d}", "text": text()}) for n in range(documents - 10)]
+    (folder / "news.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    notes = folder / "notes"
+    notes.mkdir(exist_ok=True)
+    for n in range(10):
+        (notes / f"note-{n:02d}.txt").write_text(text() + "\n", encoding="utf-8")
+    return documents
+
+
 if __name__ == "__main__":
-    print(write_dataset(Path(sys.argv[1] if len(sys.argv) > 1 else "examples/data")))
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "examples")
+    print(write_dataset(target / "data"), write_corpus(target / "corpus"))

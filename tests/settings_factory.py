@@ -15,6 +15,11 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ntm-sagemaker-execution"
 IMAGE = f"382416733822.dkr.ecr.{REGION}.amazonaws.com/ntm:1"
 BUS = "ntm-tuning-results"
 LEDGER = "ntm-tuning-ledger"
+PROCESSING_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ntm-processing"
+PROCESSING_IMAGE = (
+    f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+)
+CODE_URI = f"s3://cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/0123abcd.zip"
 
 
 def make_settings(**tuning: Any) -> Settings:
@@ -26,6 +31,9 @@ def make_settings(**tuning: Any) -> Settings:
         training_image=IMAGE,
         event_bus_name=BUS,
         ledger_table=LEDGER,
+        processing_role_arn=PROCESSING_ROLE_ARN,
+        processing_image=PROCESSING_IMAGE,
+        preparation_code_uri=CODE_URI,
         tuning=TuningDefaults(**tuning),
     )
 
@@ -42,6 +50,13 @@ def environment(**tuning: Any) -> dict[str, str]:
         "EVENT_BUS_NAME": settings.event_bus_name,
         "LEDGER_TABLE": settings.ledger_table,
         "LEDGER_TTL_DAYS": str(settings.ledger_ttl_days),
+        "PROCESSING_ROLE_ARN": settings.processing_role_arn,
+        "PROCESSING_IMAGE": settings.processing_image,
+        "PREPARATION_CODE_URI": settings.preparation_code_uri,
+        "PROCESSING_INSTANCE_TYPE": settings.processing_instance_type,
+        "PROCESSING_VOLUME_SIZE_GB": str(settings.processing_volume_size_gb),
+        "PROCESSING_MAX_RUNTIME_SECONDS": str(settings.processing_max_runtime_seconds),
+        "PREPARED_PREFIX": settings.prepared_prefix,
         "EVENT_SOURCE": settings.event_source,
         "REQUEST_PREFIX": settings.request_prefix,
         "OUTPUT_PREFIX": settings.output_prefix,

@@ -184,6 +184,17 @@ class TuningJobs:
     def stop(self, name: str) -> None:
         self._call("stop_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
 
+    # Processing jobs prepare the dataset of a corpus request.
+    def create_processing(self, create_request: dict[str, Any]) -> str:
+        response = self._call("create_processing_job", **create_request)
+        return str(response["ProcessingJobArn"])
+
+    def describe_processing(self, name: str) -> dict[str, Any]:
+        return dict(self._call("describe_processing_job", ProcessingJobName=name))
+
+    def stop_processing(self, name: str) -> None:
+        self._call("stop_processing_job", ProcessingJobName=name)
+
 
 class EventPublisher:
     """Puts one event on the results bus, and fails loudly when EventBridge drops it."""

@@ -136,8 +136,12 @@ def estimate_cost(
             seconds, int(limits["MaxRuntimeInSeconds"]) * int(limits["MaxParallelTrainingJobs"])
         )
     billable = seconds * count
+    try:
+        max_usd = billable / 3600 * price
+    except OverflowError:
+        return None  # absurd limits, already rejected on their own field
     return CostEstimate(
-        max_usd=billable / 3600 * price,
+        max_usd=max_usd,
         hourly_price_usd=price,
         instance_type=instance_type,
         instance_count=count,
@@ -190,6 +194,8 @@ def resolve_channels(request: TuningRequest, settings: Settings) -> dict[str, S3
     """The S3 location of each channel the request names, all inside the data bucket."""
     violations: list[Violation] = []
     locations: dict[str, S3Location] = {}
+    if request.data is None:
+        return {}
     for channel in CHANNELS:
         value = getattr(request.data, channel)
         if value is None:
@@ -602,6 +608,9 @@ def build_tuning_job(
     now: datetime | None = None,
 ) -> TuningPlan:
     """The CreateHyperParameterTuningJob request for ``request``, or RequestRejected."""
+    if request.data is None:
+        raise ValueError("a corpus request is built once its dataset is prepared")
+    data = request.data
     builder = _Builder(request, settings, facts)
     try:
         locations = resolve_channels(request, settings)
@@ -657,19 +666,19 @@ def build_tuning_job(
         )
 
     count = resources["ResourceConfig"]["InstanceCount"]
-    input_mode = request.data.input_mode
+    input_mode = data.input_mode
     channels = [
         _channel(
             "train",
             locations["train"],
-            request.data.content_type,
+            data.content_type,
             "ShardedByS3Key" if count > 1 else "FullyReplicated",
             input_mode,
         ),
         _channel(
             "validation",
             locations["validation"],
-            request.data.content_type,
+            data.content_type,
             "FullyReplicated",
             input_mode,
         ),
@@ -679,7 +688,7 @@ def build_tuning_job(
             _channel(
                 "test",
                 locations["test"],
-                request.data.content_type,
+                data.content_type,
                 "FullyReplicated",
                 input_mode,
             )

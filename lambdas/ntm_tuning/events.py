@@ -79,6 +79,12 @@ def origin_of(delivery: S3Delivery | EventDelivery) -> S3Origin | EventOrigin:
     return EventOrigin(event_id=delivery.event_id, source=delivery.source)
 
 
+def origin_of_dict(origin: dict[str, Any]) -> S3Origin | EventOrigin:
+    if origin.get("type") == "s3":
+        return S3Origin.model_validate(origin)
+    return EventOrigin.model_validate(origin)
+
+
 def delivery_identity(delivery: S3Delivery | EventDelivery) -> str:
     if isinstance(delivery, S3Delivery):
         return naming.s3_identity(delivery.bucket, delivery.key, delivery.version_id, delivery.etag)
@@ -202,6 +208,17 @@ class Cost(_Contract):
     prices_as_of: str
 
 
+class PreparedDataset(_Contract):
+    """The dataset the preparation stage made from a corpus request's documents."""
+
+    uri: str
+    summary_uri: str
+    corpus_uri: str
+    documents: dict[str, int] = Field(description="Records per split, and the total.")
+    dropped: dict[str, int] = Field(description="Documents or files skipped, by reason.")
+    vocabulary_size: int
+
+
 class JobSucceededDetail(_RequestDetail):
     """The tuning job completed; its best training job and where to find the model."""
 
@@ -213,6 +230,9 @@ class JobSucceededDetail(_RequestDetail):
         description="Billable seconds of all the tuning job's training jobs."
     )
     cost: Cost | None = Field(default=None, description="Estimated and actual cost, when priced.")
+    dataset: PreparedDataset | None = Field(
+        default=None, description="For a corpus request: the dataset prepared from it."
+    )
     started_at: str | None
     ended_at: str | None
 

@@ -140,18 +140,26 @@ class Ledger:
 
     # -- which job an execution started ----------------------------------------------------------
     def record_job(
-        self, execution_id: str, tuning_job_name: str, request: dict[str, Any], *, now: datetime
+        self,
+        execution_id: str,
+        request: dict[str, Any],
+        *,
+        now: datetime,
+        tuning_job_name: str | None = None,
+        processing_job_name: str | None = None,
     ) -> None:
-        self._call(
-            "put_item",
-            Item={
-                "pk": {"S": f"execution#{execution_id}"},
-                "tuning_job_name": {"S": tuning_job_name},
-                "request": {"S": json.dumps(request, sort_keys=True)},
-                "started_at": {"S": now.isoformat()},
-                "expires_at": {"N": self._expires(now)},
-            },
-        )
+        """Remember the job an execution started (the latest one), for its clean-up."""
+        item: dict[str, Any] = {
+            "pk": {"S": f"execution#{execution_id}"},
+            "request": {"S": json.dumps(request, sort_keys=True)},
+            "started_at": {"S": now.isoformat()},
+            "expires_at": {"N": self._expires(now)},
+        }
+        if tuning_job_name:
+            item["tuning_job_name"] = {"S": tuning_job_name}
+        if processing_job_name:
+            item["processing_job_name"] = {"S": processing_job_name}
+        self._call("put_item", Item=item)
 
     def job_of(self, execution_id: str) -> dict[str, Any] | None:
         item = self._call(
@@ -160,6 +168,7 @@ class Ledger:
         if not item:
             return None
         return {
-            "tuning_job_name": item["tuning_job_name"]["S"],
+            "tuning_job_name": item.get("tuning_job_name", {}).get("S"),
+            "processing_job_name": item.get("processing_job_name", {}).get("S"),
             "request": json.loads(item["request"]["S"]),
         }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .settings import EarlyStopping, Strategy
 
@@ -82,6 +82,54 @@ class DataChannels(_Strict):
     input_mode: Literal["File", "Pipe"] = "File"
 
 
+class CorpusSpec(_Strict):
+    """A raw corpus to turn into an NTM dataset before tuning, and how.
+
+    ``prefix`` holds ``.txt`` (a document a file), ``.jsonl`` or ``.csv`` files, optionally
+    gzip-compressed. The other fields are the preparation settings (see preparation/README.md).
+    """
+
+    prefix: str = Field(
+        min_length=1, max_length=1024, description="Key prefix or s3:// URI in the data bucket."
+    )
+    text_field: str = Field(default="text", min_length=1, max_length=256)
+    text_column: str = Field(default="text", min_length=1, max_length=256)
+    lowercase: bool = True
+    min_token_length: int = Field(default=2, ge=1, le=1000)
+    stop_words: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=20_000, description="Replaces the English list when given."
+    )
+    min_df: int | float = Field(default=2, description="Documents (integer) or fraction (0..1).")
+    max_df: int | float = Field(default=0.5, description="Documents (integer) or fraction (0..1].")
+    max_vocabulary: int = Field(default=2000, ge=1, le=1_000_000)
+    min_document_tokens: int = Field(default=5, ge=1)
+    validation_ratio: float = Field(default=0.1, ge=0, lt=1)
+    test_ratio: float = Field(default=0.1, ge=0, lt=1)
+    train_shards: int = Field(default=4, ge=1, le=1000)
+    split_salt: str = Field(default="", max_length=256)
+    max_document_bytes: int = Field(default=1_000_000, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CorpusSpec:
+        for name in ("min_df", "max_df"):
+            value = getattr(self, name)
+            if isinstance(value, float) and not (math.isfinite(value) and 0 < value <= 1):
+                raise ValueError(
+                    f"{name} must be a whole number of documents or a fraction in (0, 1]"
+                )
+            if isinstance(value, int) and value < 1:
+                raise ValueError(f"{name} must be at least 1 document")
+        if self.validation_ratio <= 0:
+            raise ValueError("validation_ratio must be above 0: tuning needs a validation split")
+        if self.validation_ratio + self.test_ratio >= 1:
+            raise ValueError("validation_ratio + test_ratio must be below 1")
+        return self
+
+    def preparation_config(self) -> dict[str, object]:
+        """The settings the preparation job reads (everything but the location)."""
+        return self.model_dump(mode="json", exclude={"prefix"})
+
+
 class Resources(_Strict):
     """Training instances for every job; unset fields take the deployment's defaults."""
 
@@ -147,7 +195,8 @@ class TuningRequest(_Strict):
         pattern=r"^[\x21-\x7e]+$",
         description="Requests with the same key start at most one tuning job.",
     )
-    data: DataChannels
+    data: DataChannels | None = Field(default=None, description="Prepared data; or give corpus.")
+    corpus: CorpusSpec | None = Field(default=None, description="Raw documents; or give data.")
     hyperparameters: dict[str, ScalarValue] = Field(default_factory=dict, max_length=100)
     ranges: dict[str, ParameterRange] = Field(default_factory=dict, max_length=30)
     strategy: Strategy | None = None
@@ -162,6 +211,14 @@ class TuningRequest(_Strict):
         Annotated[str, Field(min_length=1, max_length=128, pattern=TAG_PATTERN)],
         Annotated[str, Field(max_length=256, pattern=TAG_PATTERN)],
     ] = Field(default_factory=dict, max_length=40)
+
+    @model_validator(mode="after")
+    def _data_or_corpus(self) -> TuningRequest:
+        if (self.data is None) == (self.corpus is None):
+            raise ValueError(
+                "give exactly one of data (prepared channels) and corpus (raw documents)"
+            )
+        return self
 
     @field_validator("hyperparameters")
     @classmethod

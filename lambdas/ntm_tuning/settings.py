@@ -116,6 +116,13 @@ class Settings(BaseModel):
     event_bus_name: str
     ledger_table: str
     ledger_ttl_days: int = Field(default=30, ge=1)
+    processing_role_arn: str
+    processing_image: str
+    preparation_code_uri: str
+    processing_instance_type: str = "ml.m5.xlarge"
+    processing_volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    processing_max_runtime_seconds: int = Field(default=7200, ge=1, le=432_000)
+    prepared_prefix: str = "datasets/prepared/"
     event_source: str = "ntm.tuning"
     request_prefix: str = "requests/"
     output_prefix: str = "tuning-jobs/"
@@ -133,6 +140,13 @@ class Settings(BaseModel):
             event_bus_name=env["EVENT_BUS_NAME"],
             ledger_table=env["LEDGER_TABLE"],
             ledger_ttl_days=int(env.get("LEDGER_TTL_DAYS", "30")),
+            processing_role_arn=env["PROCESSING_ROLE_ARN"],
+            processing_image=env["PROCESSING_IMAGE"],
+            preparation_code_uri=env["PREPARATION_CODE_URI"],
+            processing_instance_type=env.get("PROCESSING_INSTANCE_TYPE", "ml.m5.xlarge"),
+            processing_volume_size_gb=int(env.get("PROCESSING_VOLUME_SIZE_GB", "30")),
+            processing_max_runtime_seconds=int(env.get("PROCESSING_MAX_RUNTIME_SECONDS", "7200")),
+            prepared_prefix=env.get("PREPARED_PREFIX", "datasets/prepared/"),
             event_source=env.get("EVENT_SOURCE", "ntm.tuning"),
             request_prefix=env.get("REQUEST_PREFIX", "requests/"),
             output_prefix=env.get("OUTPUT_PREFIX", "tuning-jobs/"),

@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from . import events, naming
+from . import events, naming, preparation
 from .aws import DataStore, EventPublisher, ObjectTooLarge, TuningJobs, error_code
 from .builder import (
     TAG_PREFIX,
@@ -21,6 +21,7 @@ from .builder import (
     S3Location,
     build_tuning_job,
     resolve_channels,
+    resolve_location,
     vocabulary_location,
 )
 from .errors import RequestRejected, Violation
@@ -43,6 +44,11 @@ def _violations(error: ValidationError) -> list[Violation]:
             for part in item["loc"]
             if part not in ("Integer", "Continuous", "Categorical")
         ]
+        if not loc and "exactly one of data" in item["msg"]:
+            found.append(
+                Violation("data", "data_or_corpus", item["msg"].removeprefix("Value error, "))
+            )
+            continue
         found.append(Violation(".".join(loc) or "request", item["type"], item["msg"]))
     return found
 
@@ -157,10 +163,11 @@ def assess(
     *,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Read and check the request, and build the tuning job it asks for.
+    """Read and check the request, and plan what it asks for.
 
-    Returns ``outcome`` "accepted" (with ``create_request``), "rejected" (with the
-    Rejected event's ``rejection`` detail) or "ignored" (the object is not a request).
+    Returns ``outcome`` "accepted" (with ``create_request``), "prepare" (a corpus request:
+    with the ``preparation`` job to run first), "rejected" (with the Rejected event's
+    ``rejection`` detail) or "ignored" (the object is not a request).
     """
     delivery = _parse_delivery(raw_delivery)
     origin = events.origin_of(delivery)
@@ -171,8 +178,6 @@ def assess(
     }
     if isinstance(delivery, events.S3Delivery) and not _is_request_object(delivery, settings):
         return {**base, "outcome": "ignored"}
-
-    request: TuningRequest | None = None
     try:
         body = (
             _read_request(delivery, store)
@@ -190,39 +195,54 @@ def assess(
         base["request_name"] = request.name
         if request.idempotency_key:
             base["request_id"] = naming.request_id(naming.key_identity(request.idempotency_key))
-        job_name = naming.tuning_job_name(base["request_id"])
-        facts, violations = _data_facts(request, settings, store)
-        if violations:
-            raise RequestRejected(violations)
-        tags = {
-            REQUEST_ID_TAG: base["request_id"],
-            EXECUTION_TAG: execution_id,
-            f"{TAG_PREFIX}origin": _origin_tag(origin),
-        }
-        if request.name:
-            tags[f"{TAG_PREFIX}name"] = request.name
-        plan = build_tuning_job(
-            request, settings, facts, tuning_job_name=job_name, tags=tags, now=now
-        )
+        tags = _tags(base, request, execution_id)
+        if request.corpus is not None:
+            return {**base, **_plan_preparation(request, base, tags, settings, store, now)}
+        return {**base, **_plan_tuning(request, base, tags, settings, store, now)}
     except RequestRejected as rejected:
-        detail = events.RequestRejectedDetail(
-            **base,
-            message=f"{len(rejected.violations)} problem(s): {rejected}"[:1000],
-            violations=[events.ViolationDetail(**v.to_dict()) for v in rejected.violations],
-            cost_estimate=(
-                events.CostEstimate.model_validate(rejected.cost_estimate)
-                if rejected.cost_estimate
-                else None
-            ),
-        )
-        return {
-            **base,
-            "outcome": "rejected",
-            "rejection": detail.model_dump(mode="json"),
-        }
+        return _rejected(base, rejected)
 
+
+def _tags(base: dict[str, Any], request: TuningRequest, execution_id: str) -> dict[str, str]:
+    origin = events.origin_of_dict(base["origin"])
+    tags = {
+        REQUEST_ID_TAG: base["request_id"],
+        EXECUTION_TAG: execution_id,
+        f"{TAG_PREFIX}origin": _origin_tag(origin),
+    }
+    if request.name:
+        tags[f"{TAG_PREFIX}name"] = request.name
+    return tags
+
+
+def _rejected(base: dict[str, Any], rejected: RequestRejected) -> dict[str, Any]:
+    detail = events.RequestRejectedDetail(
+        **{key: base[key] for key in ("request_id", "request_name", "origin")},
+        message=f"{len(rejected.violations)} problem(s): {rejected}"[:1000],
+        violations=[events.ViolationDetail(**v.to_dict()) for v in rejected.violations],
+        cost_estimate=(
+            events.CostEstimate.model_validate(rejected.cost_estimate)
+            if rejected.cost_estimate
+            else None
+        ),
+    )
+    return {**base, "outcome": "rejected", "rejection": detail.model_dump(mode="json")}
+
+
+def _plan_tuning(
+    request: TuningRequest,
+    base: dict[str, Any],
+    tags: dict[str, str],
+    settings: Settings,
+    store: DataStore,
+    now: datetime | None,
+) -> dict[str, Any]:
+    job_name = naming.tuning_job_name(base["request_id"])
+    facts, violations = _data_facts(request, settings, store)
+    if violations:
+        raise RequestRejected(violations)
+    plan = build_tuning_job(request, settings, facts, tuning_job_name=job_name, tags=tags, now=now)
     return {
-        **base,
         "outcome": "accepted",
         "tuning_job_name": job_name,
         "create_request": plan.create_request,
@@ -232,6 +252,65 @@ def assess(
         "vocabulary_uri": plan.vocabulary_uri,
         "watch_deadline": plan.watch_deadline.isoformat(),
         "cost_estimate": plan.cost_estimate.to_dict() if plan.cost_estimate else None,
+    }
+
+
+def _plan_preparation(
+    request: TuningRequest,
+    base: dict[str, Any],
+    tags: dict[str, str],
+    settings: Settings,
+    store: DataStore,
+    now: datetime | None,
+) -> dict[str, Any]:
+    """A corpus request: check what can be checked before preparing (everything but the
+    vocabulary), and plan the Processing job."""
+    assert request.corpus is not None
+    violations: list[Violation] = []
+    corpus = resolve_location("corpus.prefix", request.corpus.prefix, settings)
+    if store.count_objects(corpus.bucket, corpus.key, up_to=1) == 0:
+        violations.append(Violation("corpus.prefix", "exists", f"no documents under {corpus.uri}"))
+    if "feature_dim" in request.hyperparameters:
+        violations.append(
+            Violation(
+                "hyperparameters.feature_dim",
+                "derived_from_corpus",
+                "leave it out: it is the size of the vocabulary the preparation selects",
+            )
+        )
+    dataset = preparation.dataset_location(base["request_id"], settings)
+    try:
+        # A dry run with the largest vocabulary the preparation may select.
+        build_tuning_job(
+            preparation.prepared_request(request, dataset),
+            settings,
+            DataFacts(
+                vocabulary_size=request.corpus.max_vocabulary,
+                train_objects=request.corpus.train_shards,
+            ),
+            tuning_job_name=naming.tuning_job_name(base["request_id"]),
+            tags=tags,
+            now=now,
+        )
+    except RequestRejected as rejected:
+        violations.extend(rejected.violations)
+        if violations:
+            raise RequestRejected(violations, cost_estimate=rejected.cost_estimate) from rejected
+    if violations:
+        raise RequestRejected(violations)
+    return {
+        "outcome": "prepare",
+        "preparation": {
+            "processing_job_name": preparation.processing_job_name(base["request_id"]),
+            "create_request": preparation.build_processing_job(
+                request_id=base["request_id"], corpus=corpus, settings=settings, tags=tags
+            ),
+            "config_uri": preparation.config_location(base["request_id"], settings).uri,
+            "config": request.corpus.preparation_config(),
+            "dataset_uri": dataset.uri,
+            "corpus_uri": corpus.uri,
+        },
+        "request_body": request.model_dump(mode="json", exclude_none=True),
     }
 
 
@@ -293,7 +372,7 @@ def start(
         result["tuning_job_arn"] = str(existing["HyperParameterTuningJobArn"])
         if jobs.tags(result["tuning_job_arn"]).get(EXECUTION_TAG) != execution_id:
             return {**result, "duplicate": True}
-    ledger.record_job(execution_id, tuning_job_name, request, now=now)
+    ledger.record_job(execution_id, request, now=now, tuning_job_name=tuning_job_name)
     return result
 
 
@@ -495,11 +574,17 @@ def clean_up(
     recorded = ledger.job_of(execution_id)
     result: dict[str, Any] = {"execution_id": execution_id, "status": status, "stopped": False}
     job: dict[str, Any] = {}
-    if recorded:
+    if recorded and recorded["tuning_job_name"]:
         result["tuning_job_name"] = recorded["tuning_job_name"]
         job = jobs.describe(recorded["tuning_job_name"])
         if job["HyperParameterTuningJobStatus"] == "InProgress":
             jobs.stop(recorded["tuning_job_name"])
+            result["stopped"] = True
+    elif recorded and recorded["processing_job_name"]:
+        result["processing_job_name"] = recorded["processing_job_name"]
+        processing = jobs.describe_processing(recorded["processing_job_name"])
+        if processing["ProcessingJobStatus"] == "InProgress":
+            jobs.stop_processing(recorded["processing_job_name"])
             result["stopped"] = True
     result["released"], _ = ledger.release(execution_id)
     if status not in ENDED_EARLY:
@@ -516,7 +601,8 @@ def clean_up(
         message=f"the workflow execution was {status.lower().replace('_', ' ')}"
         + ("; its tuning job was stopped" if result["stopped"] else ""),
     )
-    model = events.JobStoppedDetail if recorded else events.JobFailedDetail
+    started_tuning = bool(recorded and recorded["tuning_job_name"])
+    model = events.JobStoppedDetail if started_tuning else events.JobFailedDetail
     outcome = model(
         **request,
         tuning_job_name=recorded["tuning_job_name"] if recorded else None,
@@ -525,7 +611,7 @@ def clean_up(
         counters=_counters(job) if job else None,
         reason=reason,
     )
-    detail_type = events.STOPPED if recorded else events.FAILED
+    detail_type = events.STOPPED if started_tuning else events.FAILED
     resources = [job["HyperParameterTuningJobArn"]] if job else []
     result["event_id"] = publisher.publish(detail_type, outcome.model_dump(mode="json"), resources)
     result["published"] = detail_type
@@ -539,3 +625,96 @@ def _delivered_request(raw_input: Any) -> dict[str, Any] | None:
         return _request_fields(delivery)
     except (ValueError, TypeError, KeyError):
         return None
+
+
+def prepare_start(
+    plan: dict[str, Any],
+    execution_id: str,
+    request: dict[str, Any],
+    jobs: TuningJobs,
+    store: DataStore,
+    ledger: Ledger,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Write the preparation settings where the job reads them, and start the job once."""
+    bucket, _, key = plan["config_uri"].removeprefix("s3://").partition("/")
+    store.put_json(bucket, key, plan["config"])
+    try:
+        arn = jobs.create_processing(plan["create_request"])
+    except ClientError as error:
+        if error_code(error) != "ResourceInUse":
+            raise
+        arn = str(jobs.describe_processing(plan["processing_job_name"])["ProcessingJobArn"])
+    ledger.record_job(
+        execution_id,
+        request,
+        now=now or datetime.now(UTC),
+        processing_job_name=plan["processing_job_name"],
+    )
+    return {"processing_job_arn": arn}
+
+
+def prepare_poll(processing_job_name: str, jobs: TuningJobs) -> dict[str, Any]:
+    job = jobs.describe_processing(processing_job_name)
+    return {
+        "status": job["ProcessingJobStatus"],
+        "failure_reason": job.get("FailureReason"),
+        "exit_message": job.get("ExitMessage"),
+    }
+
+
+def prepare_finish(
+    state: dict[str, Any],
+    execution_id: str,
+    settings: Settings,
+    store: DataStore,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The dataset is ready: plan the tuning job on it, or reject a corpus that gave none."""
+    base = {key: state[key] for key in ("request_id", "request_name", "origin")}
+    plan = state["preparation"]
+    dataset = resolve_location("corpus.prefix", plan["dataset_uri"], settings)
+    raw = store.read(dataset.bucket, f"{dataset.key}dataset.json", None, limit=16 << 20)
+    if raw is None:
+        raise RuntimeError(f"the preparation job wrote no {dataset.uri}dataset.json")
+    summary = json.loads(raw)
+    documents = summary.get("documents") or {}
+    request = TuningRequest.model_validate(state["request_body"])
+    try:
+        if summary.get("error") or not documents.get("train"):
+            raise RequestRejected(
+                [
+                    Violation(
+                        "corpus.prefix",
+                        "usable_documents",
+                        f"no usable document: {summary.get('error') or 'no training documents'}; "
+                        f"dropped: {summary.get('dropped') or {}}",
+                    )
+                ]
+            )
+        if not documents.get("validation"):
+            raise RequestRejected(
+                [
+                    Violation(
+                        "corpus.validation_ratio",
+                        "validation_documents",
+                        "no document landed in the validation split; raise validation_ratio",
+                    )
+                ]
+            )
+        prepared = preparation.prepared_request(request, dataset, summary)
+        tags = _tags(base, request, execution_id)
+        result = {**base, **_plan_tuning(prepared, base, tags, settings, store, now)}
+    except RequestRejected as rejected:
+        result = _rejected(base, rejected)
+    result["dataset"] = {
+        "uri": dataset.uri,
+        "summary_uri": f"{dataset.uri}dataset.json",
+        "corpus_uri": plan["corpus_uri"],
+        "documents": {k: int(v) for k, v in documents.items()},
+        "dropped": {k: int(v) for k, v in (summary.get("dropped") or {}).items()},
+        "vocabulary_size": int(summary.get("vocabulary_size") or 0),
+    }
+    return result

@@ -133,6 +133,7 @@ def summarize_tuning_job(
         report_uri=report_uri,
         billable_seconds=billable,
         cost=cost,
+        dataset=state.get("dataset"),
         started_at=_iso(tuning_job.get("CreationTime")),
         ended_at=_iso(tuning_job.get("HyperParameterTuningEndTime")),
     )

@@ -93,7 +93,7 @@ def test_objects_that_are_not_requests_are_ignored(
         (b"\xff\xfe not utf-8", ("request", "utf8")),
         ("{not json", ("request", "json")),
         ("[1, 2]", ("request", "json_object")),
-        ("{}", ("data", "missing")),
+        ("{}", ("data", "data_or_corpus")),
         (json.dumps({"data": {"train": 5, "validation": "v/"}}), ("data.train", "string_type")),
         (json.dumps({**example_request(), "colour": "red"}), ("colour", "extra_forbidden")),
         (json.dumps(example_request(random_seed=-1)), ("random_seed", "greater_than_equal")),

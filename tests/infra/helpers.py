@@ -19,6 +19,9 @@ HANDLERS = {
         "admit",
         "release",
         "cleanup",
+        "prepare_start",
+        "prepare_poll",
+        "prepare_finish",
     )
 }
 # The functions the state machine invokes; `cleanup` is invoked by an EventBridge rule.
@@ -27,6 +30,30 @@ WORKFLOW_HANDLERS = tuple(name for name in HANDLERS if name != "cleanup")
 
 def function_id(synthesized: Synthesized, name: str) -> str:
     return synthesized.logical_id("AWS::Lambda::Function", Handler=HANDLERS[name])
+
+
+def environment(synthesized: Synthesized) -> dict[str, Any]:
+    """The environment every function gets (the validate function's)."""
+    function = synthesized.json["Resources"][function_id(synthesized, "validate")]
+    variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+def role_from_environment(synthesized: Synthesized, variable: str) -> str:
+    """The role whose ARN the handlers get in ``variable`` (e.g. SAGEMAKER_ROLE_ARN)."""
+    arn = environment(synthesized)[variable]
+    assert arn["Fn::GetAtt"][1] == "Arn", arn
+    role_id = str(arn["Fn::GetAtt"][0])
+    assert synthesized.json["Resources"][role_id]["Type"] == "AWS::IAM::Role"
+    return role_id
+
+
+def mapping_of(value: Any) -> str:
+    """The CloudFormation mapping an image URI or repository ARN (a join) looks up."""
+    (lookup,) = [part for part in value["Fn::Join"][1] if "Fn::FindInMap" in part]
+    mapping, region, attribute = lookup["Fn::FindInMap"]
+    assert region == {"Ref": "AWS::Region"} and attribute == "account"
+    return str(mapping)
 
 
 def role_id_of_function(synthesized: Synthesized, name: str) -> str:
@@ -74,6 +101,9 @@ def render(value: Any) -> str:
             return f"${{{args[0]}.{args[1]}}}"
         if fn == "Fn::Join":
             return str(args[0]).join(render(part) for part in args[1])
+        if fn == "Fn::Sub" and isinstance(args, str):
+            # Already `${...}` syntax.
+            return args
         if fn == "Fn::FindInMap":
             return f"${{FindInMap:{args[0]}:{render(args[1])}:{args[2]}}}"
     return json.dumps(value, sort_keys=True)

@@ -7,6 +7,7 @@ import re
 from aws_cdk.assertions import Template
 
 from tests.infra.conftest import Synthesized
+from tests.infra.helpers import environment, mapping_of
 
 
 def test_results_bus_is_named_from_config(synthesized: Synthesized, template: Template) -> None:
@@ -27,7 +28,7 @@ def test_archive_keeps_everything_on_the_bus(synthesized: Synthesized) -> None:
 
 
 def test_image_mapping_covers_the_33_ntm_regions(synthesized: Synthesized) -> None:
-    (mapping,) = synthesized.json["Mappings"].values()
+    mapping = synthesized.json["Mappings"][mapping_of(environment(synthesized)["TRAINING_IMAGE"])]
     assert len(mapping) == 33
     assert mapping["us-east-1"] == {"account": "382416733822"}
     assert mapping["eu-west-1"] == {"account": "438346466558"}
@@ -39,7 +40,7 @@ def test_image_mapping_covers_the_33_ntm_regions(synthesized: Synthesized) -> No
 
 
 def test_image_uri_is_resolved_per_region(synthesized: Synthesized) -> None:
-    (mapping_id,) = synthesized.json["Mappings"]
+    mapping_id = mapping_of(environment(synthesized)["TRAINING_IMAGE"])
     find_account = {"Fn::FindInMap": [mapping_id, {"Ref": "AWS::Region"}, "account"]}
     expected = {
         "Fn::Join": [

@@ -136,6 +136,28 @@ def test_config_is_frozen() -> None:
         ({"ntm:ledgerRetentionDays": "0"}, ["ntm:ledgerRetentionDays"]),
         ({"ntm:ledgerRetentionDays": "3654"}, ["ntm:ledgerRetentionDays"]),
         ({"ntm:ledgerRetentionDays": "month"}, ["ntm:ledgerRetentionDays"]),
+        # Dataset preparation.
+        ({"ntm:processingInstanceType": "m5.xlarge"}, ["ntm:processingInstanceType"]),
+        ({"ntm:processingInstanceType": "ml.m5"}, ["ntm:processingInstanceType"]),
+        ({"ntm:processingInstanceType": 4}, ["ntm:processingInstanceType"]),
+        ({"ntm:processingVolumeSizeGb": "0"}, ["ntm:processingVolumeSizeGb"]),
+        ({"ntm:processingVolumeSizeGb": "16385"}, ["ntm:processingVolumeSizeGb"]),
+        ({"ntm:processingVolumeSizeGb": "big"}, ["ntm:processingVolumeSizeGb"]),
+        ({"ntm:processingMaxRuntimeSeconds": "0"}, ["ntm:processingMaxRuntimeSeconds"]),
+        ({"ntm:processingMaxRuntimeSeconds": "777601"}, ["ntm:processingMaxRuntimeSeconds"]),
+        ({"ntm:processingMaxRuntimeSeconds": "1.5"}, ["ntm:processingMaxRuntimeSeconds"]),
+        ({"ntm:preparedPrefix": "datasets/prepared"}, ["ntm:preparedPrefix"]),
+        ({"ntm:preparedPrefix": "/datasets/"}, ["ntm:preparedPrefix"]),
+        ({"ntm:preparedPrefix": "data*/"}, ["ntm:preparedPrefix"]),
+        ({"ntm:preparedPrefix": "datasets//"}, ["ntm:preparedPrefix"]),
+        ({"ntm:preparedPrefix": ""}, ["ntm:preparedPrefix"]),
+        # A prepared dataset's dataset.json must not look like a request, and the reverse.
+        ({"ntm:preparedPrefix": "requests/prepared/"}, ["ntm:preparedPrefix", "ntm:requestPrefix"]),
+        (
+            {"ntm:requestPrefix": "datasets/prepared/in/"},
+            ["ntm:preparedPrefix", "ntm:requestPrefix"],
+        ),
+        ({"ntm:preparedPrefix": "requests/"}, ["ntm:preparedPrefix", "ntm:requestPrefix"]),
     ],
 )
 def test_bad_values_name_their_context_key(context: dict[str, Any], keys: list[str]) -> None:
@@ -157,6 +179,29 @@ def test_new_keys_have_their_documented_defaults(cdk_context: dict[str, Any]) ->
     assert cdk_context["ntm:pricesAsOf"] == tuning.prices_as_of
     assert cdk_context["ntm:maxRequestCostUsd"] == tuning.max_request_cost_usd
     assert cdk_context["ntm:maxConcurrentTuningJobs"] == tuning.max_concurrent_jobs
+
+
+def test_preparation_keys_have_their_documented_defaults(cdk_context: dict[str, Any]) -> None:
+    for config in (load_config(cdk_context), load_config({})):
+        assert config.processing_instance_type == "ml.m5.xlarge"
+        assert config.processing_volume_size_gb == 30
+        assert config.processing_max_runtime_seconds == 7200
+        assert config.prepared_prefix == "datasets/prepared/"
+
+
+def test_preparation_keys_from_the_command_line() -> None:
+    config = load_config(
+        {
+            "ntm:processingInstanceType": "ml.m5.4xlarge",
+            "ntm:processingVolumeSizeGb": "100",
+            "ntm:processingMaxRuntimeSeconds": "86400",
+            "ntm:preparedPrefix": "corpora/ready/",
+        }
+    )
+    assert config.processing_instance_type == "ml.m5.4xlarge"
+    assert config.processing_volume_size_gb == 100
+    assert config.processing_max_runtime_seconds == 86400
+    assert config.prepared_prefix == "corpora/ready/"
 
 
 def test_prices_cost_cap_and_email_from_the_command_line() -> None:

@@ -28,7 +28,16 @@ ENVIRONMENT_KEYS = {
     "LEDGER_TABLE",
     "LEDGER_TTL_DAYS",
     "TUNING_DEFAULTS",
+    "PROCESSING_IMAGE",
+    "PROCESSING_ROLE_ARN",
+    "PREPARATION_CODE_URI",
+    "PROCESSING_INSTANCE_TYPE",
+    "PROCESSING_VOLUME_SIZE_GB",
+    "PROCESSING_MAX_RUNTIME_SECONDS",
+    "PREPARED_PREFIX",
 }
+# Functions that read more than one small object get more time.
+LONGER_TIMEOUT = {"summarize", "prepare_finish"}
 
 
 def _function(synthesized: Synthesized, name: str) -> dict[str, Any]:
@@ -51,7 +60,7 @@ def test_function_settings(synthesized: Synthesized, name: str) -> None:
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["arm64"]
     assert props["MemorySize"] == 256
-    assert props["Timeout"] == (120 if name == "summarize" else 60)
+    assert props["Timeout"] == (120 if name in LONGER_TIMEOUT else 60)
     assert props["TracingConfig"] == {"Mode": "Active"}
 
 
@@ -104,6 +113,14 @@ def test_every_function_gets_the_same_environment(synthesized: Synthesized) -> N
     assert env["OUTPUT_PREFIX"] == "tuning-jobs/"
     assert env["REPORT_PREFIX"] == "reports/"
     assert TuningDefaults.model_validate(json.loads(env["TUNING_DEFAULTS"])) == config.tuning
+    assert env["PROCESSING_INSTANCE_TYPE"] == config.processing_instance_type == "ml.m5.xlarge"
+    assert env["PROCESSING_VOLUME_SIZE_GB"] == str(config.processing_volume_size_gb) == "30"
+    assert (
+        env["PROCESSING_MAX_RUNTIME_SECONDS"]
+        == str(config.processing_max_runtime_seconds)
+        == "7200"
+    )
+    assert env["PREPARED_PREFIX"] == config.prepared_prefix == "datasets/prepared/"
 
 
 def test_environment_references_the_stack_resources(synthesized: Synthesized) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -11,9 +12,12 @@ from tests.infra.helpers import (
     HANDLERS,
     actions,
     allowed_actions,
+    environment,
     function_id,
+    mapping_of,
     render,
     resources,
+    role_from_environment,
     role_id_of_function,
     statements_of_role,
 )
@@ -26,6 +30,10 @@ TUNING_JOBS = (
 TRAINING_JOBS = (
     "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:training-job/ntm-*"
 )
+PROCESSING_JOBS = (
+    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:processing-job/ntm-*"
+)
+ASSETS_BUCKET = "arn:${AWS::Partition}:s3:::cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"
 
 
 def _identity_statements(synthesized: Synthesized) -> list[dict[str, Any]]:
@@ -40,13 +48,26 @@ def _identity_statements(synthesized: Synthesized) -> list[dict[str, Any]]:
 
 
 def _sagemaker_role(synthesized: Synthesized) -> str:
-    (role,) = [
+    """The role the training jobs run with."""
+    return role_from_environment(synthesized, "SAGEMAKER_ROLE_ARN")
+
+
+def _processing_role(synthesized: Synthesized) -> str:
+    """The role the dataset preparation (processing) jobs run with."""
+    return role_from_environment(synthesized, "PROCESSING_ROLE_ARN")
+
+
+def test_sagemaker_may_assume_only_the_training_and_processing_roles(
+    synthesized: Synthesized,
+) -> None:
+    trusting_sagemaker = {
         k
         for k, v in synthesized.resources("AWS::IAM::Role").items()
         if v["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
         == {"Service": "sagemaker.amazonaws.com"}
-    ]
-    return role
+    }
+    assert trusting_sagemaker == {_sagemaker_role(synthesized), _processing_role(synthesized)}
+    assert _sagemaker_role(synthesized) != _processing_role(synthesized)
 
 
 def _by_resource(statements: list[dict[str, Any]]) -> dict[str, set[str]]:
@@ -92,29 +113,45 @@ def test_no_managed_policies(synthesized: Synthesized) -> None:
         assert not role["Properties"].get("ManagedPolicyArns"), role_id
 
 
-def test_pass_role_only_on_the_sagemaker_role_only_to_sagemaker(
+def test_pass_role_only_on_the_sagemaker_roles_only_to_sagemaker(
     synthesized: Synthesized,
 ) -> None:
-    sagemaker_role = {"Fn::GetAtt": [_sagemaker_role(synthesized), "Arn"]}
-    pass_role = [s for s in _identity_statements(synthesized) if "iam:PassRole" in actions(s)]
-    assert pass_role
-    for statement in pass_role:
+    """`start` may pass the training role, `prepare_start` the processing role; nobody else
+    may pass any role, and only to SageMaker."""
+    passes = {
+        "start": {"Fn::GetAtt": [_sagemaker_role(synthesized), "Arn"]},
+        "prepare_start": {"Fn::GetAtt": [_processing_role(synthesized), "Arn"]},
+    }
+    for name, role_arn in passes.items():
+        pass_role = [
+            s
+            for s in statements_of_role(synthesized, role_id_of_function(synthesized, name))
+            if "iam:PassRole" in actions(s)
+        ]
+        assert len(pass_role) == 1, name
+        (statement,) = pass_role
+        assert statement["Effect"] == "Allow"
         assert actions(statement) == ["iam:PassRole"]
-        assert resources(statement) == [sagemaker_role]
-        assert statement["Condition"] == PASSED_TO_SAGEMAKER
-    start_role = role_id_of_function(synthesized, "start")
-    holders = [
+        assert resources(statement) == [role_arn], name
+        assert statement["Condition"] == PASSED_TO_SAGEMAKER, name
+    holders = {
         role_id
         for role_id in synthesized.resources("AWS::IAM::Role")
         if "iam:PassRole" in allowed_actions(statements_of_role(synthesized, role_id))
-    ]
-    assert holders == [start_role]
+    }
+    assert holders == {role_id_of_function(synthesized, name) for name in passes}
+    for statement in _identity_statements(synthesized):
+        if "iam:PassRole" in actions(statement):
+            assert statement["Condition"] == PASSED_TO_SAGEMAKER, statement
 
 
-def test_sagemaker_role_trust(synthesized: Synthesized) -> None:
-    role = synthesized.json["Resources"][_sagemaker_role(synthesized)]["Properties"]
+@pytest.mark.parametrize("variable", ["SAGEMAKER_ROLE_ARN", "PROCESSING_ROLE_ARN"])
+def test_sagemaker_role_trust(synthesized: Synthesized, variable: str) -> None:
+    role_id = role_from_environment(synthesized, variable)
+    role = synthesized.json["Resources"][role_id]["Properties"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Action"] == "sts:AssumeRole"
+    assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
@@ -123,7 +160,7 @@ def test_sagemaker_role_permissions(synthesized: Synthesized) -> None:
     data = buckets["DataBucketName"]["Value"]["Ref"]
     artifacts = buckets["ArtifactsBucketName"]["Value"]["Ref"]
     (key,) = synthesized.resources("AWS::KMS::Key")
-    (mapping,) = synthesized.json["Mappings"]
+    mapping = mapping_of(environment(synthesized)["TRAINING_IMAGE"])
     statements = statements_of_role(synthesized, _sagemaker_role(synthesized))
     granted = _by_resource(statements)
     assert granted == {
@@ -162,6 +199,116 @@ def test_sagemaker_role_permissions(synthesized: Synthesized) -> None:
     assert conditions["ecr:GetAuthorizationToken"] is None
 
 
+def code_object_key(synthesized: Synthesized) -> str:
+    """The key of the preparation code zip in the bootstrap bucket, from PREPARATION_CODE_URI."""
+    uri = environment(synthesized)["PREPARATION_CODE_URI"]["Fn::Sub"]
+    prefix = "s3://cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}/"
+    assert uri.startswith(prefix), uri
+    key: str = uri.removeprefix(prefix)
+    assert "/" not in key and key.endswith(".zip"), key
+    return key
+
+
+def _grants(statements: list[dict[str, Any]]) -> set[tuple[str, frozenset[str], str | None]]:
+    """(rendered resource, actions, rendered condition) per Allow statement and resource."""
+    found = set()
+    for statement in statements:
+        assert statement["Effect"] == "Allow", statement
+        condition = statement.get("Condition")
+        for resource in resources(statement):
+            found.add(
+                (
+                    render(resource),
+                    frozenset(actions(statement)),
+                    None if condition is None else json.dumps(condition, sort_keys=True),
+                )
+            )
+    return found
+
+
+def test_processing_role_permissions(synthesized: Synthesized) -> None:
+    """Reads the corpus anywhere in the data bucket, writes only under the prepared prefix,
+    reads only its own code object in the bootstrap bucket; nothing more."""
+    data = synthesized.json["Outputs"]["DataBucketName"]["Value"]["Ref"]
+    (key,) = synthesized.resources("AWS::KMS::Key")
+    mapping = mapping_of(environment(synthesized)["PROCESSING_IMAGE"])
+    code = code_object_key(synthesized)
+    prepared = synthesized.config.prepared_prefix
+    statements = statements_of_role(synthesized, _processing_role(synthesized))
+
+    def condition(value: dict[str, Any]) -> str:
+        return json.dumps(value, sort_keys=True)
+
+    assert _grants(statements) == {
+        (f"${{{data}.Arn}}/*", frozenset({"s3:GetObject"}), None),
+        (f"${{{data}.Arn}}", frozenset({"s3:ListBucket"}), None),
+        (
+            f"${{{data}.Arn}}/{prepared}*",
+            frozenset({"s3:PutObject", "s3:AbortMultipartUpload"}),
+            None,
+        ),
+        (f"{ASSETS_BUCKET}/{code}", frozenset({"s3:GetObject"}), None),
+        (
+            ASSETS_BUCKET,
+            frozenset({"s3:ListBucket"}),
+            condition({"StringEquals": {"s3:prefix": code}}),
+        ),
+        (
+            f"${{{key}.Arn}}",
+            frozenset({"kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt", "kms:DescribeKey"}),
+            None,
+        ),
+        (
+            f"${{{key}.Arn}}",
+            frozenset({"kms:CreateGrant"}),
+            condition({"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        ),
+        (
+            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+            "log-group:/aws/sagemaker/ProcessingJobs*",
+            frozenset(
+                {
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                }
+            ),
+            None,
+        ),
+        (
+            "*",
+            frozenset({"cloudwatch:PutMetricData"}),
+            condition({"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}),
+        ),
+        ("*", frozenset({"ecr:GetAuthorizationToken"}), None),
+        (
+            f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:"
+            f"${{FindInMap:{mapping}:${{AWS::Region}}:account}}:repository/sagemaker-scikit-learn",
+            frozenset(
+                {
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                }
+            ),
+            None,
+        ),
+    }
+
+
+def test_processing_role_writes_nowhere_else(synthesized: Synthesized) -> None:
+    data = synthesized.json["Outputs"]["DataBucketName"]["Value"]["Ref"]
+    writes = {"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}
+    written = {
+        render(resource)
+        for statement in statements_of_role(synthesized, _processing_role(synthesized))
+        if writes & set(actions(statement))
+        for resource in resources(statement)
+    }
+    assert written == {f"${{{data}.Arn}}/datasets/prepared/*"}
+
+
 # What DynamoDB needs of a caller to use a table encrypted with the customer managed key.
 TABLE_KEY = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
 # What a sender needs of an SQS queue encrypted with the customer managed key.
@@ -187,6 +334,7 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
     bus = outputs["ResultsBusArn"]["Value"]["Fn::GetAtt"][0]
     table = f"${{{outputs['LedgerTableName']['Value']['Ref']}.Arn}}"
     describe = "sagemaker:DescribeHyperParameterTuningJob"
+    prepared = synthesized.config.prepared_prefix
     get, put, update = "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"
     return {
         "validate": {
@@ -221,11 +369,33 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
         "release": {table: {get, update}, f"${{{key}.Arn}}": TABLE_KEY},
         "cleanup": {
             TUNING_JOBS: {describe, "sagemaker:StopHyperParameterTuningJob"},
+            # An aborted execution's dataset preparation job is stopped too.
+            PROCESSING_JOBS: {"sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"},
             f"${{{bus}.Arn}}": {"events:PutEvents"},
             table: {get, update, "dynamodb:DeleteItem"},
             # Its asynchronous failures go to the clean-up dead-letter queue.
             f"${{{_cleanup_queue(synthesized)}.Arn}}": {"sqs:SendMessage"},
             f"${{{key}.Arn}}": TABLE_KEY | QUEUE_KEY,
+        },
+        # Starts the processing job after writing its config file under the prepared prefix.
+        "prepare_start": {
+            PROCESSING_JOBS: {
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:AddTags",
+            },
+            f"${{{data}.Arn}}/{prepared}*": {"s3:PutObject"},
+            f"${{{key}.Arn}}": {"kms:GenerateDataKey", "kms:Encrypt"} | TABLE_KEY,
+            f"${{{_processing_role(synthesized)}.Arn}}": {"iam:PassRole"},
+            # Records the job for the clean-up of an execution that ends early.
+            table: {put},
+        },
+        "prepare_poll": {PROCESSING_JOBS: {"sagemaker:DescribeProcessingJob"}},
+        # Reads dataset.json and vocab.txt, lists the shards.
+        "prepare_finish": {
+            f"${{{data}.Arn}}/{prepared}*": {"s3:GetObject"},
+            f"${{{data}.Arn}}": {"s3:ListBucket"},
+            f"${{{key}.Arn}}": {"kms:Decrypt"},
         },
     }
 
@@ -263,8 +433,12 @@ def test_ledger_and_queue_key_use_only_through_the_service(synthesized: Synthesi
             elif granted == QUEUE_KEY and name == "cleanup":
                 assert render_condition(condition) == VIA_SQS, name
             else:
-                # The S3 grants (validate, summarize) predate the ledger and stay unconditioned.
-                assert name in ("validate", "summarize") and condition is None, (name, statement)
+                # The S3 object grants are used by S3 on the caller's behalf, unconditioned.
+                assert name in ("validate", "summarize", "prepare_start", "prepare_finish"), (
+                    name,
+                    statement,
+                )
+                assert condition is None, (name, statement)
 
 
 def render_condition(condition: Any) -> Any:

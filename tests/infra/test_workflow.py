@@ -99,6 +99,13 @@ def test_exact_set_of_states(states: dict[str, dict[str, Any]]) -> None:
         "Tuning job succeeded",
         "Tuning job stopped",
         "Tuning failed",
+        # Dataset preparation (corpus requests).
+        "Start dataset preparation",
+        "Wait for dataset preparation",
+        "Describe dataset preparation",
+        "Dataset preparation status",
+        "Build tuning job",
+        "Dataset usable?",
     }
 
 
@@ -119,6 +126,7 @@ def test_request_accepted_choice(states: dict[str, dict[str, Any]]) -> None:
         {"Variable": "$.outcome", "StringEquals": "rejected", "Next": "Publish rejection"},
         {"Variable": "$.outcome", "StringEquals": "ignored", "Next": "Not a tuning request"},
         {"Variable": "$.outcome", "StringEquals": "duplicate", "Next": "Duplicate delivery"},
+        {"Variable": "$.outcome", "StringEquals": "prepare", "Next": "Start dataset preparation"},
     ]
     assert state["Default"] == "Acquire capacity"
     assert states["Not a tuning request"] == {"Type": "Succeed"}
@@ -137,6 +145,111 @@ def test_acquire_capacity(synthesized: Synthesized, states: dict[str, dict[str, 
     assert _retries(state) == [LEDGER_RETRY]
     assert state["Catch"] == CATCH_ALL
     assert state["Next"] == "Capacity available?"
+
+
+def test_start_dataset_preparation(
+    synthesized: Synthesized, states: dict[str, dict[str, Any]]
+) -> None:
+    state = states["Start dataset preparation"]
+    _invokes(synthesized, state, "prepare_start")
+    assert state["Parameters"] == {
+        "preparation.$": "$.preparation",
+        "execution_id.$": "$$.Execution.Id",
+    }
+    assert state["ResultPath"] == "$.preparation_job"
+    assert _retries(state) == [THROTTLE_RETRY]
+    assert state["Catch"] == CATCH_ALL
+    assert state["Next"] == "Wait for dataset preparation"
+
+
+def test_wait_for_dataset_preparation_uses_the_poll_interval(
+    synthesized: Synthesized, states: dict[str, dict[str, Any]]
+) -> None:
+    assert states["Wait for dataset preparation"] == {
+        "Type": "Wait",
+        "Seconds": synthesized.config.poll_interval_seconds,
+        "Next": "Describe dataset preparation",
+    }
+
+
+def test_describe_dataset_preparation(
+    synthesized: Synthesized, states: dict[str, dict[str, Any]]
+) -> None:
+    state = states["Describe dataset preparation"]
+    _invokes(synthesized, state, "prepare_poll")
+    assert state["Parameters"] == {"processing_job_name.$": "$.preparation.processing_job_name"}
+    assert state["ResultPath"] == "$.preparation_status"
+    assert _retries(state) == [THROTTLE_RETRY]
+    assert state["Catch"] == CATCH_ALL
+    assert state["Next"] == "Dataset preparation status"
+
+
+def test_dataset_preparation_status_choice(states: dict[str, dict[str, Any]]) -> None:
+    state = states["Dataset preparation status"]
+    assert state["Type"] == "Choice"
+    status = "$.preparation_status.status"
+    assert state["Choices"] == [
+        {"Variable": status, "StringEquals": "Completed", "Next": "Build tuning job"},
+        {"Variable": status, "StringEquals": "Failed", "Next": "Publish failure"},
+        {"Variable": status, "StringEquals": "Stopped", "Next": "Publish failure"},
+    ]
+    # InProgress and Stopping: look again later.
+    assert state["Default"] == "Wait for dataset preparation"
+
+
+def test_build_tuning_job_replaces_the_state(
+    synthesized: Synthesized, states: dict[str, dict[str, Any]]
+) -> None:
+    state = states["Build tuning job"]
+    _invokes(synthesized, state, "prepare_finish")
+    assert state["Parameters"] == {"state.$": "$", "execution_id.$": "$$.Execution.Id"}
+    assert state["ResultPath"] == "$"
+    assert _retries(state) == []
+    assert state["Catch"] == CATCH_ALL
+    assert state["Next"] == "Dataset usable?"
+
+
+def test_dataset_usable_choice(states: dict[str, dict[str, Any]]) -> None:
+    state = states["Dataset usable?"]
+    assert state["Type"] == "Choice"
+    assert state["Choices"] == [
+        {"Variable": "$.outcome", "StringEquals": "rejected", "Next": "Publish rejection"}
+    ]
+    assert state["Default"] == "Acquire capacity"
+
+
+def test_dataset_preparation_ends_in_tuning_rejection_or_failure(
+    states: dict[str, dict[str, Any]],
+) -> None:
+    """Everything reachable from the preparation states before `Acquire capacity`: it holds
+    no job slot yet, and every way out is the tuning path, a rejection or a failure."""
+    stage = {
+        "Start dataset preparation",
+        "Wait for dataset preparation",
+        "Describe dataset preparation",
+        "Dataset preparation status",
+        "Build tuning job",
+        "Dataset usable?",
+    }
+    exits = set()
+    for name in stage:
+        state = states[name]
+        targets = {c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])}
+        targets |= {state[k] for k in ("Next", "Default") if k in state}
+        exits |= targets - stage
+    assert exits == {"Acquire capacity", "Publish rejection", "Publish failure"}
+    # Only the validation step leads into the stage.
+    entries = {
+        name
+        for name, state in states.items()
+        if name not in stage
+        and any(
+            target in stage
+            for target in [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
+            + [state[k] for k in ("Next", "Default") if k in state]
+        )
+    }
+    assert entries == {"Request accepted?"}
 
 
 def test_capacity_available_choice(states: dict[str, dict[str, Any]]) -> None:
@@ -307,6 +420,9 @@ def test_other_choices_read_only_what_their_step_returns(
         "Capacity available?": {"$.admission.admitted"},
         "Job started?": {"$.start.capacity_exhausted", "$.start.duplicate"},
         "Tuning job status": {"$.job.status", "$.job.deadline_passed"},
+        "Dataset preparation status": {"$.preparation_status.status"},
+        # Build tuning job returns a whole state, as validation does.
+        "Dataset usable?": {"$.outcome"},
     }
     for name, state in states.items():
         if state["Type"] != "Choice" or name == "Outcome":
@@ -329,6 +445,9 @@ def test_tasks_that_can_fail_publish_the_failure(states: dict[str, dict[str, Any
         "Describe tuning job",
         "Stop tuning job",
         "Summarize results",
+        "Start dataset preparation",
+        "Describe dataset preparation",
+        "Build tuning job",
     }
     for name in tasks:
         assert states[name]["Catch"] == CATCH_ALL, name

@@ -1,0 +1,25 @@
+"""State "Build tuning job": plan the tuning job on the prepared dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import steps
+from ._runtime import data_store, logger, settings, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = steps.prepare_finish(event["state"], event["execution_id"], settings(), data_store())
+    logger.info(
+        "tuning job planned on the prepared dataset",
+        extra={
+            "outcome": result["outcome"],
+            "request_id": result["request_id"],
+            "dataset": result.get("dataset"),
+        },
+    )
+    return result

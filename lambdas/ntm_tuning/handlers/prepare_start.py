@@ -1,0 +1,29 @@
+"""State "Start dataset preparation": the Processing job that turns a corpus into a dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .. import steps
+from ._runtime import data_store, ledger, logger, tracer, tuning_jobs
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = event["preparation"]
+    result = steps.prepare_start(
+        state,
+        event["execution_id"],
+        event.get("request") or {},
+        tuning_jobs(),
+        data_store(),
+        ledger(),
+    )
+    logger.info(
+        "dataset preparation started",
+        extra={"processing_job_name": state["processing_job_name"], **result},
+    )
+    return result

@@ -1,0 +1,124 @@
+"""Corpus requests: the SageMaker Processing job that prepares the dataset, and the tuning
+request that follows from what it wrote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .builder import S3Location, has_instance_storage
+from .request import DataChannels, TuningRequest
+from .settings import Settings
+
+CODE_DIR = "/opt/ml/processing/input/code"
+CONFIG_DIR = "/opt/ml/processing/input/config"
+CORPUS_DIR = "/opt/ml/processing/input/corpus"
+OUTPUT_DIR = "/opt/ml/processing/output"
+# The job's code arrives as the CDK asset's zip. This unpacks it and runs the job; a corpus
+# with no usable document (exit 3) still ends the job normally, with dataset.json saying so,
+# so the workflow can reject the request instead of failing it. (At most 256 characters.)
+BOOTSTRAP = (
+    "import glob,sys,zipfile;"
+    f"zipfile.ZipFile(glob.glob('{CODE_DIR}/*.zip')[0]).extractall('/tmp/code/preparation');"
+    "sys.path.insert(0,'/tmp/code');from preparation.job import main;"
+    "c=main(sys.argv[1:]);sys.exit(0 if c==3 else c)"
+)
+assert len(BOOTSTRAP) <= 256, len(BOOTSTRAP)
+
+
+def processing_job_name(request_id: str) -> str:
+    return f"ntm-{request_id}-prep"
+
+
+def dataset_location(request_id: str, settings: Settings) -> S3Location:
+    return S3Location(settings.data_bucket, f"{settings.prepared_prefix}{request_id}/dataset/")
+
+
+def config_location(request_id: str, settings: Settings) -> S3Location:
+    return S3Location(settings.data_bucket, f"{settings.prepared_prefix}{request_id}/config.json")
+
+
+def build_processing_job(
+    *,
+    request_id: str,
+    corpus: S3Location,
+    settings: Settings,
+    tags: dict[str, str],
+) -> dict[str, Any]:
+    """The CreateProcessingJob request that prepares the corpus under ``corpus``."""
+
+    def s3_input(name: str, uri: str, local: str) -> dict[str, Any]:
+        return {
+            "InputName": name,
+            "S3Input": {
+                "S3Uri": uri,
+                "LocalPath": local,
+                "S3DataType": "S3Prefix",
+                "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated",
+            },
+        }
+
+    cluster: dict[str, Any] = {
+        "InstanceCount": 1,
+        "InstanceType": settings.processing_instance_type,
+        "VolumeSizeInGB": settings.processing_volume_size_gb,
+    }
+    if not has_instance_storage(settings.processing_instance_type):
+        cluster["VolumeKmsKeyId"] = settings.kms_key_arn
+    return {
+        "ProcessingJobName": processing_job_name(request_id),
+        "ProcessingInputs": [
+            s3_input("corpus", corpus.uri, CORPUS_DIR),
+            s3_input("code", settings.preparation_code_uri, CODE_DIR),
+            s3_input("config", config_location(request_id, settings).uri, CONFIG_DIR),
+        ],
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {
+                    "OutputName": "dataset",
+                    "S3Output": {
+                        "S3Uri": dataset_location(request_id, settings).uri,
+                        "LocalPath": OUTPUT_DIR,
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+            ],
+            "KmsKeyId": settings.kms_key_arn,
+        },
+        "ProcessingResources": {"ClusterConfig": cluster},
+        "StoppingCondition": {"MaxRuntimeInSeconds": settings.processing_max_runtime_seconds},
+        "AppSpecification": {
+            "ImageUri": settings.processing_image,
+            "ContainerEntrypoint": ["python3", "-c", BOOTSTRAP],
+            "ContainerArguments": [
+                "--config-file",
+                f"{CONFIG_DIR}/config.json",
+                "--input",
+                CORPUS_DIR,
+                "--output",
+                OUTPUT_DIR,
+            ],
+        },
+        "NetworkConfig": {
+            "EnableNetworkIsolation": True,
+            "EnableInterContainerTrafficEncryption": True,
+        },
+        "RoleArn": settings.processing_role_arn,
+        "Tags": [{"Key": key, "Value": value} for key, value in sorted(tags.items())],
+    }
+
+
+def prepared_request(
+    request: TuningRequest, dataset: S3Location, summary: dict[str, Any] | None = None
+) -> TuningRequest:
+    """The request as if it had named the prepared channels itself."""
+    documents = (summary or {}).get("documents") or {}
+    test = f"{dataset.key}test/" if documents.get("test", 1) else None
+    data = DataChannels(
+        train=f"{dataset.key}train/",
+        validation=f"{dataset.key}validation/",
+        test=test,
+        auxiliary=f"{dataset.key}auxiliary/vocab.txt",
+        content_type="application/x-recordio-protobuf",
+    )
+    return request.model_copy(update={"data": data, "corpus": None})
