@@ -11,17 +11,17 @@ export PYTHONPATH := $(CURDIR)/lambdas:$(CURDIR)
 CDK := node_modules/.bin/cdk
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help install synth lint typecheck unit test local-run deploy destroy schemas bench-imports bench-prep clean
+.PHONY: help install demo synth lint typecheck unit test local-run deploy destroy schemas bench-imports bench-prep bench-train bench-quality clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 # Set-up output goes to stderr, so `make local-run > events.jsonl` captures events only.
-$(VENV)/.installed: requirements.txt requirements-lambda.txt requirements-dev.txt
-	@echo "Setting up $(VENV) (Python packages)..." >&2
+$(VENV)/.installed: requirements.txt requirements-lambda.txt requirements-dev.txt requirements-train.txt
+	@echo "Setting up $(VENV) (Python packages, PyTorch CPU and Optuna for local training)..." >&2
 	@$(PYTHON) -m venv $(VENV) >&2
 	@$(BIN)/pip install --quiet --upgrade pip >&2
-	@$(BIN)/pip install --quiet -r requirements-dev.txt >&2
+	@$(BIN)/pip install --quiet -r requirements-dev.txt -r requirements-train.txt >&2
 	@touch $@
 
 $(CDK): package.json
@@ -30,6 +30,10 @@ $(CDK): package.json
 	@touch $@
 
 install: $(VENV)/.installed $(CDK) ## Virtual environment, Python packages and the CDK CLI (local)
+
+CORPUS ?=
+demo: install ## The whole product offline: corpus -> preparation -> real NTM tuning -> event
+	@python -m offline.demo $(if $(CORPUS),--corpus $(CORPUS)) $(ARGS)
 
 synth: install ## Synthesize the CloudFormation template (no AWS credentials needed)
 	$(CDK) synth $(CDK_FLAGS) --quiet
@@ -40,7 +44,7 @@ lint: install ## ruff (lint and format check)
 	ruff format --check .
 
 typecheck: install ## mypy
-	mypy lambdas infra offline preparation benchmarks app.py
+	mypy lambdas infra offline preparation trainer benchmarks app.py
 
 unit: install ## pytest only
 	pytest -q
@@ -72,6 +76,12 @@ $(VENV)/.bench: requirements-bench.txt $(VENV)/.installed
 
 bench-prep: install $(VENV)/.bench ## Dataset preparation vs CountVectorizer, 100k documents
 	python benchmarks/prep.py $(ARGS)
+
+bench-train: install ## Local NTM training throughput (documents/s per epoch), CPU and CUDA if present
+	python benchmarks/train.py $(ARGS)
+
+bench-quality: install $(VENV)/.bench ## Local NTM vs scikit-learn LDA: NPMI, uniqueness, perplexity, time
+	python benchmarks/quality.py $(ARGS)
 
 clean: ## Remove build outputs (keeps the virtual environment)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

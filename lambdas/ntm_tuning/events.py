@@ -208,6 +208,15 @@ class Cost(_Contract):
     prices_as_of: str
 
 
+class TopicQuality(_Contract):
+    """How good the best model's topics are, where the trainer reports it."""
+
+    npmi: float | None = Field(description="Mean NPMI coherence of each topic's top words (-1..1).")
+    uniqueness: float | None = Field(
+        description="Topic uniqueness (1/K..1): 1 means no shared top words."
+    )
+
+
 class PreparedDataset(_Contract):
     """The dataset the preparation stage made from a corpus request's documents."""
 
@@ -232,6 +241,11 @@ class JobSucceededDetail(_RequestDetail):
     cost: Cost | None = Field(default=None, description="Estimated and actual cost, when priced.")
     dataset: PreparedDataset | None = Field(
         default=None, description="For a corpus request: the dataset prepared from it."
+    )
+    topic_quality: TopicQuality | None = Field(
+        default=None,
+        description="NPMI and topic uniqueness of the best model, when its trainer reports them "
+        "(the offline trainer does; SageMaker's NTM logs WETC and TU but does not report them).",
     )
     started_at: str | None
     ended_at: str | None

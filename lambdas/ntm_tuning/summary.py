@@ -27,6 +27,13 @@ def _objective(summary: dict[str, Any]) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
 def rank_training_jobs(
     summaries: list[dict[str, Any]], described: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -93,6 +100,16 @@ def summarize_tuning_job(
             hourly_price_usd=estimate["hourly_price_usd"],
             prices_as_of=estimate["prices_as_of"],
         )
+    metrics = {
+        item.get("MetricName"): item.get("Value")
+        for item in best_training_job.get("FinalMetricDataList") or []
+    }
+    quality = None
+    if "topics:npmi" in metrics or "topics:uniqueness" in metrics:
+        quality = events.TopicQuality(
+            npmi=_finite(metrics.get("topics:npmi")),
+            uniqueness=_finite(metrics.get("topics:uniqueness")),
+        )
     return events.JobSucceededDetail(
         request_id=state["request_id"],
         request_name=state.get("request_name"),
@@ -134,6 +151,7 @@ def summarize_tuning_job(
         billable_seconds=billable,
         cost=cost,
         dataset=state.get("dataset"),
+        topic_quality=quality,
         started_at=_iso(tuning_job.get("CreationTime")),
         ended_at=_iso(tuning_job.get("HyperParameterTuningEndTime")),
     )

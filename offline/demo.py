@@ -1,0 +1,185 @@
+"""``python -m offline.demo [--corpus DIR]``: the whole product on this machine.
+
+A corpus goes in (by default the docstrings of the Python standard library installed here:
+thousands of real documents, no download), the deployed state machine runs it, the dataset is
+prepared, NTMs are trained and tuned for real (PyTorch, Optuna), and the best model comes out
+as the event production publishes. Progress and results go to stderr; the published event is
+printed on stdout as one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import io
+import json
+import sys
+import sysconfig
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_REQUEST = ROOT / "examples" / "requests" / "demo-stdlib.json"
+CORPUS_PREFIX = "corpora/demo/"
+MIN_DOCSTRING = 60
+_SKIP = {"test", "tests", "idlelib", "lib2to3", "site-packages", "dist-packages", "turtledemo"}
+
+
+def stdlib_docstrings(target: Path) -> int:
+    """Write the standard library's longer docstrings as JSON Lines; returns how many."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    count = 0
+    with (target / "stdlib-docstrings.jsonl").open("w", encoding="utf-8") as out:
+        for path in sorted(stdlib.rglob("*.py")):
+            if _SKIP & set(path.relative_to(stdlib).parts):
+                continue
+            try:
+                tree = ast.parse(path.read_bytes())
+            except (SyntaxError, ValueError):
+                continue
+            module = path.relative_to(stdlib).with_suffix("").as_posix().replace("/", ".")
+            for node in ast.walk(tree):
+                if not isinstance(
+                    node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+                ):
+                    continue
+                text = ast.get_docstring(node)
+                if text and len(text) >= MIN_DOCSTRING:
+                    if isinstance(node, ast.Module):
+                        doc_id = f"{module}:0"
+                    else:
+                        doc_id = f"{module}.{node.name}:{node.lineno}"
+                    out.write(json.dumps({"id": doc_id, "text": text}) + "\n")
+                    count += 1
+    return count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m offline.demo", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--corpus", type=Path, help="a folder of .txt/.jsonl/.csv documents")
+    parser.add_argument("--request", type=Path, default=DEMO_REQUEST)
+    parser.add_argument("--timeout", type=float, default=540.0)
+    args = parser.parse_args(argv)
+
+    from offline.local_engine import LocalTuner
+    from offline.runtime import Clock, OfflineWorkflow
+    from offline.template import synthesize
+
+    stdout, log = sys.stdout, sys.stderr
+    sys.stdout = log  # stdout carries the event only
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {message}", file=log, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="ntm-demo-") as work:
+        corpus = args.corpus
+        if corpus is None:
+            corpus = Path(work, "corpus")
+            corpus.mkdir()
+            say(f"corpus: {stdlib_docstrings(corpus)} docstrings of the Python standard library")
+        else:
+            say(f"corpus: {corpus}")
+        template = synthesize()
+        say("stack synthesized; running its state machine offline (AWS emulated by moto)")
+        tuners: list[LocalTuner] = []
+
+        def progress(done: int, total: int, best: float | None) -> None:
+            best_text = f"{best:.4f}" if best is not None else "-"
+            say(f"training jobs {done}/{total} done, best validation:total_loss {best_text}")
+
+        def local_tuner(s3: Any) -> LocalTuner:
+            tuners.append(LocalTuner(s3, workdir=Path(work, "tuner"), on_progress=progress))
+            return tuners[-1]
+
+        def transition(_: str, state: str) -> None:
+            if state not in (
+                "Wait for tuning job",
+                "Describe tuning job",
+                "Tuning job status",
+                "Wait for dataset preparation",
+                "Describe dataset preparation",
+                "Dataset preparation status",
+            ):
+                say(f"state: {state}")
+
+        # Waits run at 1/100 of their length: the workflow polls without taking the cores.
+        with OfflineWorkflow(
+            template, engine=local_tuner, clock=Clock(scale=0.01), on_transition=transition
+        ) as workflow:
+            try:
+                _send_handler_logs_to(log)
+                for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
+                    workflow.put_object(
+                        CORPUS_PREFIX + path.relative_to(corpus).as_posix(), path.read_bytes()
+                    )
+                execution = workflow.upload_request(
+                    f"{workflow.request_prefix}{args.request.name}", args.request.read_bytes()
+                )
+                if execution is None:
+                    say("the request was not delivered")
+                    return 1
+                result = workflow.wait(execution, timeout=args.timeout)
+                say(f"execution {result.status}")
+                events = workflow.published()
+                for event in events:
+                    _report(event, workflow, log)
+                    stdout.write(json.dumps(event) + "\n")
+            finally:
+                for tuner in tuners:
+                    tuner.close()
+    sys.stdout = stdout
+    return 0
+
+
+def _report(event: dict[str, Any], workflow: Any, log: Any) -> None:
+    detail = event["detail"]
+    print(f"\n{event['detail-type']}", file=log)
+    if event["detail-type"] != "NTM Tuning Job Succeeded":
+        print(json.dumps(detail.get("reason") or detail.get("violations"), indent=2), file=log)
+        return
+    best = detail["best_training_job"]
+    dataset = detail.get("dataset") or {}
+    documents, words = dataset.get("documents"), dataset.get("vocabulary_size")
+    print(f"dataset: {documents} documents, vocabulary {words}", file=log)
+    print(f"best training job: {best['name']}", file=log)
+    print(f"validation:total_loss = {best['objective']['value']:.4f}", file=log)
+    print(
+        "tuned hyperparameters:",
+        json.dumps(best["tuned_hyperparameters"], sort_keys=True),
+        file=log,
+    )
+    print(
+        "static hyperparameters:",
+        json.dumps(best["static_hyperparameters"], sort_keys=True),
+        file=log,
+    )
+    quality = detail.get("topic_quality") or {}
+    if quality:
+        npmi, uniqueness = quality.get("npmi"), quality.get("uniqueness")
+        print(f"topic quality: NPMI {npmi:.3f}, uniqueness {uniqueness:.3f}", file=log)
+    bucket, _, key = best["model_artifact_uri"].removeprefix("s3://").partition("/")
+    artifact = workflow.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(artifact), mode="r:gz") as archive:
+        member = archive.extractfile("topics.json")
+        topics = json.loads(member.read()) if member else []
+    print("top words per topic:", file=log)
+    for number, topic in enumerate(topics):
+        print(f"  {number:2d}: {' '.join(topic['words'][:10])}", file=log)
+    print("", file=log)
+
+
+def _send_handler_logs_to(stream: Any) -> None:
+    from ntm_tuning.handlers._runtime import logger
+
+    logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+    logger.setLevel("WARNING")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

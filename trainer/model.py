@@ -1,0 +1,110 @@
+"""The neural topic model: a variational encoder over bag-of-words, a softmax decoder.
+
+Encoder: an MLP (``encoder_layers``, ``encoder_layers_activation``) from word counts to the
+mean and log-variance of a K-dimensional Gaussian. A reparameterised sample goes through a
+softmax to become the document's topic proportions. Decoder: topic proportions times a K x V
+topic-word matrix plus a background word bias, softmax over the vocabulary (ProdLDA's
+product of experts). The background bias starts at the corpus's log word frequencies, so the
+topics spend their weight on what sets documents apart rather than on common words.
+
+With ``batch_norm`` the encoder's hidden layers, the mean and log-variance, and the decoder's
+logits are batch-normalised, as in ProdLDA.
+
+Loss per document: the negative log-likelihood of its word counts under the decoder's
+distribution, plus the KL divergence of the encoder's Gaussian from the standard normal prior.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+}
+# exp(logvar) beyond this overflows float32 gradients long before it means anything.
+LOGVAR_LIMIT = 10.0
+
+
+class NeuralTopicModel(nn.Module):
+    def __init__(
+        self,
+        vocabulary_size: int,
+        num_topics: int,
+        hidden_sizes: Sequence[int],
+        activation: str = "sigmoid",
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        self.vocabulary_size = vocabulary_size
+        self.num_topics = num_topics
+        layers: list[nn.Module] = []
+        width = vocabulary_size
+        for size in hidden_sizes:
+            layers.append(nn.Linear(width, size))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(size))
+            layers.append(ACTIVATIONS[activation]())
+            width = size
+        self.encoder = nn.Sequential(*layers)
+        self.mean = nn.Linear(width, num_topics)
+        self.logvar = nn.Linear(width, num_topics)
+        self.decoder = nn.Linear(num_topics, vocabulary_size)
+        self.batch_norm = batch_norm
+        self.mean_norm: nn.Module = (
+            nn.BatchNorm1d(num_topics, affine=False) if batch_norm else nn.Identity()
+        )
+        self.logvar_norm: nn.Module = (
+            nn.BatchNorm1d(num_topics, affine=False) if batch_norm else nn.Identity()
+        )
+        self.decoder_norm: nn.Module = (
+            nn.BatchNorm1d(vocabulary_size, affine=False) if batch_norm else nn.Identity()
+        )
+
+    def set_background(self, word_counts: torch.Tensor) -> None:
+        """Start the decoder bias at the log word frequencies of the training corpus."""
+        frequencies = (word_counts + 1.0) / (word_counts.sum() + word_counts.numel())
+        with torch.no_grad():
+            self.decoder.bias.copy_(frequencies.log())
+
+    def encode(self, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.encoder(counts)
+        mean = self.mean_norm(self.mean(hidden))
+        logvar = self.logvar_norm(self.logvar(hidden)).clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT)
+        return mean, logvar
+
+    def word_log_probabilities(self, proportions: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(self.decoder_norm(self.decoder(proportions)), dim=1)
+
+    def forward(
+        self, counts: torch.Tensor, *, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-document reconstruction loss and KL divergence.
+
+        In training mode z is sampled (the reparameterisation trick); in eval mode z is the
+        posterior mean, so validation losses are deterministic.
+        """
+        mean, logvar = self.encode(counts)
+        if self.training:
+            noise = torch.randn(
+                mean.shape, generator=generator, device=mean.device, dtype=mean.dtype
+            )
+            z = mean + noise * torch.exp(0.5 * logvar)
+        else:
+            z = mean
+        proportions = torch.softmax(z, dim=1)
+        reconstruction = -(counts * self.word_log_probabilities(proportions)).sum(dim=1)
+        kl = -0.5 * (1.0 + logvar - mean.pow(2) - logvar.exp()).sum(dim=1)
+        return reconstruction, kl
+
+    def topic_word(self) -> torch.Tensor:
+        """K x V: each topic's distribution over words, without the background bias."""
+        return torch.softmax(self.decoder.weight.detach().T, dim=1)
+
+    def topic_proportions(self, counts: torch.Tensor) -> torch.Tensor:
+        mean, _ = self.encode(counts)
+        return torch.softmax(mean, dim=1)

@@ -1,0 +1,109 @@
+"""How good the topics are, beyond the loss: NPMI coherence and topic uniqueness.
+
+Both work on any topic-word matrix (NTM's decoder, LDA's components), so the benchmarks
+score other models with the same code.
+
+- NPMI (normalized pointwise mutual information) of a topic: the mean, over pairs of its top
+  words, of ``log(p(i, j) / (p(i) p(j))) / -log p(i, j)``, with probabilities counted as the
+  fraction of reference documents that contain the words. -1 (never together) .. 1 (always
+  together); a pair that never co-occurs scores -1.
+- Topic uniqueness (TU, Nan et al. 2019, what NTM logs): for each topic, the mean over its top
+  words of 1 / (number of topics whose top words include that word); averaged over topics.
+  1/K (all topics alike) .. 1 (no word shared).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import Corpus
+
+TOP_WORDS = 10
+
+
+@dataclass(frozen=True)
+class TopicQuality:
+    npmi: float
+    uniqueness: float
+    npmi_per_topic: tuple[float, ...]
+
+    def as_metrics(self) -> dict[str, float]:
+        return {"topics:npmi": self.npmi, "topics:uniqueness": self.uniqueness}
+
+
+def top_word_ids(topic_word: np.ndarray, n: int = TOP_WORDS) -> np.ndarray:
+    """The ``n`` highest-weighted word ids of each topic (rows), best first."""
+    weights = np.asarray(topic_word)
+    n = min(n, weights.shape[1])
+    part = np.argpartition(-weights, n - 1, axis=1)[:, :n]
+    order = np.argsort(-np.take_along_axis(weights, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+def npmi(top_ids: np.ndarray, reference: Corpus) -> np.ndarray:
+    """NPMI of each topic (row of word ids) on the reference corpus's document co-occurrence."""
+    top = np.asarray(top_ids, dtype=np.int64)
+    words = np.unique(top)
+    column = {word: position for position, word in enumerate(words)}
+    # Binary document-word incidence, restricted to the words that matter.
+    keep = np.isin(reference.indices, words) & (reference.values > 0)
+    row_ids = np.repeat(np.arange(len(reference)), np.diff(reference.indptr))[keep]
+    cols = np.searchsorted(words, reference.indices[keep])
+    incidence = np.zeros((len(reference), len(words)), dtype=np.float32)
+    incidence[row_ids, cols] = 1.0
+    documents = max(len(reference), 1)
+    together = (incidence.T @ incidence) / documents
+    alone = np.diag(together).copy()
+    scores = np.empty(len(top))
+    for k, topic in enumerate(top):
+        ids = [column[w] for w in topic]
+        pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]]
+        values = [_pair_npmi(together[a, b], alone[a], alone[b]) for a, b in pairs]
+        scores[k] = float(np.mean(values)) if values else 0.0
+    return scores
+
+
+def _pair_npmi(joint: float, first: float, second: float) -> float:
+    if joint <= 0.0:
+        return -1.0
+    if joint >= 1.0:
+        return 1.0
+    return float(np.log(joint / (first * second)) / -np.log(joint))
+
+
+def topic_uniqueness(top_ids: np.ndarray) -> float:
+    top = np.asarray(top_ids, dtype=np.int64)
+    if top.size == 0:
+        return 0.0
+    counts = np.zeros(int(top.max()) + 1)
+    for topic in top:
+        counts[np.unique(topic)] += 1
+    return float(np.mean([np.mean(1.0 / counts[topic]) for topic in top]))
+
+
+def topic_quality(topic_word: np.ndarray, reference: Corpus, n: int = TOP_WORDS) -> TopicQuality:
+    top = top_word_ids(topic_word, n)
+    per_topic = npmi(top, reference)
+    return TopicQuality(
+        npmi=float(per_topic.mean()),
+        uniqueness=topic_uniqueness(top),
+        npmi_per_topic=tuple(float(v) for v in per_topic),
+    )
+
+
+def describe_topics(
+    topic_word: np.ndarray, vocabulary: Sequence[str], n: int = TOP_WORDS
+) -> list[dict[str, object]]:
+    """Each topic's top words and their weights, as written to ``topics.json``."""
+    top = top_word_ids(topic_word, n)
+    return [
+        {
+            "topic": k,
+            "words": [vocabulary[i] for i in ids],
+            "weights": [round(float(topic_word[k, i]), 6) for i in ids],
+        }
+        for k, ids in enumerate(top)
+    ]
