@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Aws, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -19,7 +18,12 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from infra.nag import acknowledge, arn_ref
-from infra.sagemaker_role import SAGEMAKER_SERVICE, grant_pass_to_sagemaker
+from infra.sagemaker_role import (
+    acknowledge_job_runtime,
+    grant_pass_to_sagemaker,
+    job_runtime_statements,
+    sagemaker_job_role,
+)
 from infra.training_image import RegionalImage
 
 PREPARATION_SOURCE = Path(__file__).resolve().parent.parent / "preparation"
@@ -110,28 +114,16 @@ class DatasetPreparation(Construct):
         source: Path = PREPARATION_SOURCE,
     ) -> None:
         super().__init__(scope, id)
-        stack = Stack.of(self)
         self.image = ProcessingImage(self, "Image")
         self.code = s3_assets.Asset(
             self, "Code", path=str(source), exclude=list(PREPARATION_EXCLUDE)
         )
         self.code_uri = self.code.s3_object_url
 
-        self.role = iam.Role(
+        self.role = sagemaker_job_role(
             self,
             "Role",
             description="Runs the dataset preparation processing jobs of the NTM tuning pipeline",
-            # Confused-deputy guard: only SageMaker acting for this account may assume it.
-            assumed_by=iam.ServicePrincipal(
-                SAGEMAKER_SERVICE,
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-            ),
-        )
-        processing_logs = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name="/aws/sagemaker/ProcessingJobs*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         prepared_objects = data_bucket.arn_for_objects(f"{prepared_prefix}*")
         statements = [
@@ -163,46 +155,12 @@ class DatasetPreparation(Construct):
                 resources=[self.code.bucket.bucket_arn],
                 conditions={"StringEquals": {"s3:prefix": self.code.s3_object_key}},
             ),
-            iam.PolicyStatement(
-                sid="UseKey",
-                actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt", "kms:DescribeKey"],
-                resources=[key.key_arn],
-            ),
-            iam.PolicyStatement(
-                sid="EncryptProcessingVolumes",
-                actions=["kms:CreateGrant"],
-                resources=[key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
-            iam.PolicyStatement(
-                sid="WriteProcessingLogs",
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogStreams",
-                ],
-                resources=[processing_logs],
-            ),
-            iam.PolicyStatement(
-                sid="PublishProcessingMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-            ),
-            iam.PolicyStatement(
-                sid="AuthenticateToEcr",
-                actions=["ecr:GetAuthorizationToken"],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="PullScikitLearnImage",
-                actions=[
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchCheckLayerAvailability",
-                ],
-                resources=[self.image.repository_arn],
+            *job_runtime_statements(
+                self,
+                job="Processing",
+                key=key,
+                image="ScikitLearn",
+                image_repository_arn=self.image.repository_arn,
             ),
         ]
         self.policy = iam.Policy(self, "Policy", statements=statements)
@@ -226,28 +184,7 @@ class DatasetPreparation(Construct):
             ),
             findings=[f"Resource::{arn_ref(data_bucket)}/{prepared_prefix}*"],
         )
-        acknowledge(
-            self.policy,
-            "AwsSolutions-IAM5",
-            reason=(
-                "SageMaker writes processing logs to the /aws/sagemaker/ProcessingJobs log "
-                "group, one stream per job; the wildcard covers that group and its streams only."
-            ),
-            findings=[
-                "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
-                "log-group:/aws/sagemaker/ProcessingJobs*"
-            ],
-        )
-        acknowledge(
-            self.policy,
-            "AwsSolutions-IAM5",
-            reason=(
-                "cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no "
-                "resource-level permissions, so their resource must be '*'; metrics are "
-                "limited to SageMaker namespaces by the cloudwatch:namespace condition."
-            ),
-            findings=["Resource::*"],
-        )
+        acknowledge_job_runtime(self.policy, job="Processing")
 
     def grant_pass_to_sagemaker(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` hand the processing role to SageMaker, and to no other service."""

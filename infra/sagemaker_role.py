@@ -35,22 +35,8 @@ class SageMakerExecutionRole(Construct):
         image_repository_arn: str,
     ) -> None:
         super().__init__(scope, id)
-        stack = Stack.of(self)
-        self.role = iam.Role(
-            self,
-            "Role",
-            description="Runs the NTM training jobs of the tuning pipeline",
-            # Confused-deputy guard: only SageMaker acting for this account may assume it.
-            assumed_by=iam.ServicePrincipal(
-                SAGEMAKER_SERVICE,
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-            ),
-        )
-        training_logs = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name="/aws/sagemaker/TrainingJobs*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        self.role = sagemaker_job_role(
+            self, "Role", description="Runs the NTM training jobs of the tuning pipeline"
         )
         output_objects = artifacts_bucket.arn_for_objects(f"{output_prefix}*")
         statements = [
@@ -69,46 +55,12 @@ class SageMakerExecutionRole(Construct):
                 actions=["s3:PutObject", "s3:AbortMultipartUpload"],
                 resources=[output_objects],
             ),
-            iam.PolicyStatement(
-                sid="UseKey",
-                actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt", "kms:DescribeKey"],
-                resources=[key.key_arn],
-            ),
-            iam.PolicyStatement(
-                sid="EncryptTrainingVolumes",
-                actions=["kms:CreateGrant"],
-                resources=[key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
-            iam.PolicyStatement(
-                sid="WriteTrainingLogs",
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogStreams",
-                ],
-                resources=[training_logs],
-            ),
-            iam.PolicyStatement(
-                sid="PublishTrainingMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-            ),
-            iam.PolicyStatement(
-                sid="AuthenticateToEcr",
-                actions=["ecr:GetAuthorizationToken"],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="PullNtmImage",
-                actions=[
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchCheckLayerAvailability",
-                ],
-                resources=[image_repository_arn],
+            *job_runtime_statements(
+                self,
+                job="Training",
+                key=key,
+                image="Ntm",
+                image_repository_arn=image_repository_arn,
             ),
         ]
         self.policy = iam.Policy(self, "Policy", statements=statements)
@@ -132,28 +84,7 @@ class SageMakerExecutionRole(Construct):
             ),
             findings=[f"Resource::{arn_ref(artifacts_bucket)}/{output_prefix}*"],
         )
-        acknowledge(
-            self.policy,
-            "AwsSolutions-IAM5",
-            reason=(
-                "SageMaker writes training logs to the /aws/sagemaker/TrainingJobs log group, "
-                "one stream per job; the wildcard covers that group and its streams only."
-            ),
-            findings=[
-                "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
-                "log-group:/aws/sagemaker/TrainingJobs*"
-            ],
-        )
-        acknowledge(
-            self.policy,
-            "AwsSolutions-IAM5",
-            reason=(
-                "cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no "
-                "resource-level permissions, so their resource must be '*'; metrics are "
-                "limited to SageMaker namespaces by the cloudwatch:namespace condition."
-            ),
-            findings=["Resource::*"],
-        )
+        acknowledge_job_runtime(self.policy, job="Training")
 
     def grant_pass_to_sagemaker(self, grantee: iam.IGrantable) -> None:
         """Let ``grantee`` hand this role to SageMaker, and to no other service."""
@@ -168,4 +99,99 @@ def grant_pass_to_sagemaker(grantee: iam.IGrantable, role: iam.IRole) -> None:
             resources=[role.role_arn],
             conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER_SERVICE}},
         )
+    )
+
+
+def sagemaker_job_role(scope: Construct, id: str, *, description: str) -> iam.Role:
+    """A role only SageMaker, acting for this account, may assume (confused-deputy guard)."""
+    return iam.Role(
+        scope,
+        id,
+        description=description,
+        assumed_by=iam.ServicePrincipal(
+            SAGEMAKER_SERVICE,
+            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+        ),
+    )
+
+
+def job_runtime_statements(
+    scope: Construct, *, job: str, key: kms.IKey, image: str, image_repository_arn: str
+) -> list[iam.PolicyStatement]:
+    """What any SageMaker job needs to run: the key (S3 objects and volumes), its log group
+    (``/aws/sagemaker/<job>Jobs``), metrics, and pulling its image."""
+    logs = Stack.of(scope).format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=f"/aws/sagemaker/{job}Jobs*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    return [
+        iam.PolicyStatement(
+            sid="UseKey",
+            actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt", "kms:DescribeKey"],
+            resources=[key.key_arn],
+        ),
+        iam.PolicyStatement(
+            sid=f"Encrypt{job}Volumes",
+            actions=["kms:CreateGrant"],
+            resources=[key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+        iam.PolicyStatement(
+            sid=f"Write{job}Logs",
+            actions=[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            resources=[logs],
+        ),
+        iam.PolicyStatement(
+            sid=f"Publish{job}Metrics",
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+        ),
+        iam.PolicyStatement(
+            sid="AuthenticateToEcr",
+            actions=["ecr:GetAuthorizationToken"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid=f"Pull{image}Image",
+            actions=[
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchCheckLayerAvailability",
+            ],
+            resources=[image_repository_arn],
+        ),
+    ]
+
+
+def acknowledge_job_runtime(policy: iam.Policy, *, job: str) -> None:
+    """The wildcards of ``job_runtime_statements``, and why they fit."""
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5",
+        reason=(
+            f"SageMaker writes {job.lower()} logs to the /aws/sagemaker/{job}Jobs log group, "
+            "one stream per job; the wildcard covers that group and its streams only."
+        ),
+        findings=[
+            "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
+            f"log-group:/aws/sagemaker/{job}Jobs*"
+        ],
+    )
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5",
+        reason=(
+            "cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no "
+            "resource-level permissions, so their resource must be '*'; metrics are "
+            "limited to SageMaker namespaces by the cloudwatch:namespace condition."
+        ),
+        findings=["Resource::*"],
     )
