@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
 
     stdout = sys.stdout
     log = sys.stderr
+    # Offline there is no CloudWatch to read embedded-format metrics: do not print them.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     # Anything the handlers print (metrics in embedded metric format) goes to the log too:
     # stdout carries the published events and nothing else.
     sys.stdout = log

@@ -13,6 +13,7 @@ import argparse
 import ast
 import io
 import json
+import os
 import sys
 import sysconfig
 import tarfile
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     from offline.template import synthesize
 
     stdout, log = sys.stdout, sys.stderr
+    # Offline there is no CloudWatch to read embedded-format metrics: do not print them.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     sys.stdout = log  # stdout carries the event only
     started = time.monotonic()
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from .. import aws
 from ..aws import DataStore, EventPublisher, TuningJobs
@@ -61,7 +62,13 @@ def ledger() -> Ledger:
 
 
 def emit_metric(name: str, value: float, **dimensions: str) -> None:
-    """One CloudWatch metric, in embedded metric format (no API call, no extra permission)."""
+    """One CloudWatch metric, in embedded metric format (no API call, no extra permission).
+
+    POWERTOOLS_METRICS_DISABLED turns it off, as it does Powertools' own Metrics (which the
+    single-metric helper does not consult).
+    """
+    if is_metrics_disabled():
+        return
     with single_metric(
         name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE
     ) as metric:
