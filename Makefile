@@ -59,10 +59,10 @@ local-run: install ## Run REQUEST through the offline workflow, with DATA as the
 	@python -m offline $(REQUEST) $(if $(DATA),--data $(DATA)) $(ARGS)
 
 deploy: install ## Deploy to the account and region of your AWS credentials
-	$(CDK) deploy $(CDK_FLAGS) --require-approval broadening
+	$(CDK) deploy $(CDK_FLAGS) --require-approval broadening $(ARGS)
 
 destroy: install ## Delete the stack (retained buckets stay unless ntm:removalPolicy=destroy)
-	$(CDK) destroy $(CDK_FLAGS)
+	$(CDK) destroy $(CDK_FLAGS) $(ARGS)
 
 schemas: install ## Regenerate the JSON Schemas from the pydantic models
 	python -m ntm_tuning.schemas schemas
