@@ -313,6 +313,13 @@ class TuningWorkflow(Construct):
                         {
                             "preparation": sfn.JsonPath.object_at("$.preparation"),
                             "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                            # Recorded with the job, so the clean-up of an execution that ends
+                            # early can say which request it was.
+                            "request": {
+                                "request_id": sfn.JsonPath.string_at("$.request_id"),
+                                "request_name": sfn.JsonPath.string_at("$.request_name"),
+                                "origin": sfn.JsonPath.object_at("$.origin"),
+                            },
                         }
                     ),
                     result_path="$.preparation_job",

@@ -591,7 +591,11 @@ def clean_up(
         # A failed execution published its Failed event on the way out (or, if even that
         # failed, its alarm fires); only the orphaned job needed handling.
         return result
-    request = recorded["request"] if recorded else _delivered_request(detail.get("input"))
+    request = (
+        recorded["request"]
+        if recorded and recorded["request"].get("request_id")
+        else _delivered_request(detail.get("input"))
+    )
     if request is None or (
         not recorded and ledger.claimant(request["request_id"]) not in (None, execution_id)
     ):

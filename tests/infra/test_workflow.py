@@ -155,6 +155,11 @@ def test_start_dataset_preparation(
     assert state["Parameters"] == {
         "preparation.$": "$.preparation",
         "execution_id.$": "$$.Execution.Id",
+        "request": {
+            "request_id.$": "$.request_id",
+            "request_name.$": "$.request_name",
+            "origin.$": "$.origin",
+        },
     }
     assert state["ResultPath"] == "$.preparation_job"
     assert _retries(state) == [THROTTLE_RETRY]

@@ -10,7 +10,7 @@ from typing import Any
 
 import jsonschema
 
-from offline.runtime import OfflineWorkflow
+from offline.runtime import Clock, OfflineWorkflow
 from offline.sagemaker import Scenario, ScriptedSageMaker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,3 +95,22 @@ def test_a_missing_corpus_is_rejected_before_preparing(workflow: Open) -> None:
         ("corpus.prefix", "exists")
     ]
     assert wf.processing.jobs == {}
+
+
+def test_an_execution_aborted_while_preparing_says_which_request_failed(
+    template: dict[str, Any],
+) -> None:
+    wf = OfflineWorkflow(template, clock=Clock(scale=0.5)).__enter__()
+    try:
+        wf.upload_folder(ROOT / "examples/corpus")
+        execution = wf.upload_request("requests/corpus.json", corpus_request())
+        assert execution is not None
+        wf.wait_for_state(execution, "Wait for dataset preparation")
+        assert wf.abort(execution).status == "ABORTED"
+        event = only_event(wf)
+        assert event["detail-type"] == "NTM Tuning Job Failed"
+        assert event["detail"]["reason"]["code"] == "ExecutionAborted"
+        assert event["detail"]["request_name"] == "demo-raw-corpus"
+        assert event["detail"]["origin"]["key"] == "requests/corpus.json"
+    finally:
+        wf.__exit__(None, None, None)

@@ -17,7 +17,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = steps.prepare_start(
         state,
         event["execution_id"],
-        event.get("request") or {},
+        event["request"],
         tuning_jobs(),
         data_store(),
         ledger(),
