@@ -3,6 +3,8 @@ summarize, publish, release."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -62,12 +64,16 @@ class TuningWorkflow(Construct):
     ) -> None:
         super().__init__(scope, id)
 
+        def invoke(name: str, function: lambda_.IFunction, **options: Any) -> tasks.LambdaInvoke:
+            """A state that calls one of the handlers; its result is the handler's return."""
+            return tasks.LambdaInvoke(
+                self, name, lambda_function=function, payload_response_only=True, **options
+            )
+
         def publisher(name: str, detail_type: str) -> tasks.LambdaInvoke:
-            task = tasks.LambdaInvoke(
-                self,
+            task = invoke(
                 name,
-                lambda_function=publish,
-                payload_response_only=True,
+                publish,
                 payload=sfn.TaskInput.from_object(
                     {"detail_type": detail_type, "state": sfn.JsonPath.entire_payload}
                 ),
@@ -82,25 +88,22 @@ class TuningWorkflow(Construct):
             )
             return task
 
-        def retry_throttling(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+        def retry(task: tasks.LambdaInvoke, error: str, interval: int) -> tasks.LambdaInvoke:
+            """Back off exponentially, with full jitter, on a service asking us to slow down."""
             task.add_retry(
-                errors=[SAGEMAKER_THROTTLED],
-                interval=Duration.seconds(5),
+                errors=[error],
+                interval=Duration.seconds(interval),
                 backoff_rate=2.0,
                 max_attempts=6,
                 jitter_strategy=sfn.JitterType.FULL,
             )
             return task
 
+        def retry_throttling(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+            return retry(task, SAGEMAKER_THROTTLED, 5)
+
         def retry_ledger_throttling(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
-            task.add_retry(
-                errors=[LEDGER_THROTTLED],
-                interval=Duration.seconds(2),
-                backoff_rate=2.0,
-                max_attempts=6,
-                jitter_strategy=sfn.JitterType.FULL,
-            )
-            return task
+            return retry(task, LEDGER_THROTTLED, 2)
 
         # Every path that may hold a job slot ends here: give it back (a no-op if the
         # execution holds none), then end as the published outcome says. A release that
@@ -133,11 +136,9 @@ class TuningWorkflow(Construct):
             .otherwise(sfn.Fail(self, "Tuning failed", error="TuningFailed"))
         )
         release_capacity = retry_ledger_throttling(
-            tasks.LambdaInvoke(
-                self,
+            invoke(
                 "Release capacity",
-                lambda_function=release,
-                payload_response_only=True,
+                release,
                 payload=sfn.TaskInput.from_object(
                     {"execution_id": sfn.JsonPath.string_at("$$.Execution.Id")}
                 ),
@@ -159,11 +160,9 @@ class TuningWorkflow(Construct):
             return task
 
         validate_request = on_error(
-            tasks.LambdaInvoke(
-                self,
+            invoke(
                 "Validate request",
-                lambda_function=validate,
-                payload_response_only=True,
+                validate,
                 payload=sfn.TaskInput.from_object(
                     {
                         "delivery": sfn.JsonPath.entire_payload,
@@ -175,11 +174,9 @@ class TuningWorkflow(Construct):
         )
         acquire_capacity = on_error(
             retry_ledger_throttling(
-                tasks.LambdaInvoke(
-                    self,
+                invoke(
                     "Acquire capacity",
-                    lambda_function=admit,
-                    payload_response_only=True,
+                    admit,
                     payload=sfn.TaskInput.from_object(
                         {
                             "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
@@ -198,11 +195,9 @@ class TuningWorkflow(Construct):
         )
         start_job = on_error(
             retry_throttling(
-                tasks.LambdaInvoke(
-                    self,
+                invoke(
                     "Start tuning job",
-                    lambda_function=start,
-                    payload_response_only=True,
+                    start,
                     payload=sfn.TaskInput.from_object(
                         {
                             "tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name"),
@@ -226,11 +221,9 @@ class TuningWorkflow(Construct):
         )
         describe_job = on_error(
             retry_throttling(
-                tasks.LambdaInvoke(
-                    self,
+                invoke(
                     "Describe tuning job",
-                    lambda_function=poll,
-                    payload_response_only=True,
+                    poll,
                     payload=sfn.TaskInput.from_object(
                         {
                             "tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name"),
@@ -242,11 +235,9 @@ class TuningWorkflow(Construct):
             )
         )
         stop_job = on_error(
-            tasks.LambdaInvoke(
-                self,
+            invoke(
                 "Stop tuning job",
-                lambda_function=stop,
-                payload_response_only=True,
+                stop,
                 payload=sfn.TaskInput.from_object(
                     {"tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name")}
                 ),
@@ -254,11 +245,9 @@ class TuningWorkflow(Construct):
             )
         )
         summarize_results = on_error(
-            tasks.LambdaInvoke(
-                self,
+            invoke(
                 "Summarize results",
-                lambda_function=summarize,
-                payload_response_only=True,
+                summarize,
                 # No Parameters: the function receives the whole state. (A `$` payload would
                 # render `"Parameters": "$"` here, which Step Functions rejects.)
                 result_path="$.result",
@@ -304,11 +293,9 @@ class TuningWorkflow(Construct):
         # Dataset preparation: a corpus request's dataset is made by a processing job first.
         start_preparation = on_error(
             retry_throttling(
-                tasks.LambdaInvoke(
-                    self,
+                invoke(
                     "Start dataset preparation",
-                    lambda_function=prepare_start,
-                    payload_response_only=True,
+                    prepare_start,
                     payload=sfn.TaskInput.from_object(
                         {
                             "preparation": sfn.JsonPath.object_at("$.preparation"),
@@ -333,11 +320,9 @@ class TuningWorkflow(Construct):
         )
         describe_preparation = on_error(
             retry_throttling(
-                tasks.LambdaInvoke(
-                    self,
+                invoke(
                     "Describe dataset preparation",
-                    lambda_function=prepare_poll,
-                    payload_response_only=True,
+                    prepare_poll,
                     payload=sfn.TaskInput.from_object(
                         {
                             "processing_job_name": sfn.JsonPath.string_at(
@@ -352,11 +337,9 @@ class TuningWorkflow(Construct):
         # Returns a whole state, as validation does: accepted (with the tuning job's request)
         # or rejected (the dataset is unusable).
         build_tuning_job = on_error(
-            tasks.LambdaInvoke(
-                self,
+            invoke(
                 "Build tuning job",
-                lambda_function=prepare_finish,
-                payload_response_only=True,
+                prepare_finish,
                 payload=sfn.TaskInput.from_object(
                     {
                         "state": sfn.JsonPath.entire_payload,
