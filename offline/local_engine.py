@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -73,7 +73,7 @@ from trainer.worker import (
     run_training_job,
 )
 
-from .sagemaker import check_shape, client_error
+from .sagemaker import check_shape, client_error, download_s3_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -452,28 +452,14 @@ class LocalTuner:
                     f"ClientError: channel {name}: only S3Prefix sources are supported locally"
                 )
             uri = source["S3Uri"]
-            bucket, _, prefix = uri.removeprefix("s3://").partition("/")
             folder = root / name
-            folder.mkdir(parents=True, exist_ok=True)
-            found = 0
-            for key in self._keys(bucket, prefix):
-                target = folder / _relative(prefix, key)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-                found += 1
+            found = download_s3_prefix(self.s3, uri, folder)
             if not found:
                 raise _ChannelError(f"ClientError: no objects under {uri} for channel {name}")
             channels[name] = Channel(str(folder), channel.get("ContentType"))
         if "train" not in channels:
             raise _ChannelError("ClientError: the train channel is required")
         return channels
-
-    def _keys(self, bucket: str, prefix: str) -> Iterator[str]:
-        paginator = self.s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                if not item["Key"].endswith("/"):
-                    yield item["Key"]
 
     def _search(self, job: _TuningJob, channels: dict[str, Channel]) -> None:
         config = job.config
@@ -902,14 +888,6 @@ def _epochs(hyperparameters: dict[str, str], max_resource: int | None) -> int:
     except ValueError:
         epochs = 50
     return min(epochs, max_resource) if max_resource else epochs
-
-
-def _relative(prefix: str, key: str) -> str:
-    """Where SageMaker puts ``key`` in the channel folder for an S3Prefix of ``prefix``."""
-    if prefix.endswith("/") or not prefix:
-        return key[len(prefix) :]
-    base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
-    return key[len(base) :]
 
 
 def _sorted(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .sagemaker import check_shape, client_error
+from .sagemaker import check_shape, client_error, download_s3_prefix
 
 
 @dataclass
@@ -94,7 +94,7 @@ class LocalProcessing:
             output = job.request["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]
             with tempfile.TemporaryDirectory(prefix="ntm-processing-") as work:
                 corpus = Path(work, "corpus")
-                self._download(inputs["corpus"]["S3Uri"], corpus)
+                download_s3_prefix(self.s3, inputs["corpus"]["S3Uri"], corpus)
                 config = PreparationConfig.from_dict(
                     json.loads(self._read(inputs["config"]["S3Uri"]))
                 )
@@ -113,18 +113,6 @@ class LocalProcessing:
         finally:
             job.ended = datetime.now(UTC)
             job.done.set()
-
-    def _download(self, uri: str, folder: Path) -> None:
-        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-        folder.mkdir(parents=True, exist_ok=True)
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                relative = item["Key"][len(prefix) :].lstrip("/") or Path(item["Key"]).name
-                target = folder / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(
-                    self.s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-                )
 
     def _read(self, uri: str) -> bytes:
         bucket, _, key = uri.removeprefix("s3://").partition("/")

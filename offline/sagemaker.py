@@ -17,6 +17,7 @@ import tarfile
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
@@ -39,6 +40,27 @@ class TuningEngine(Protocol):
 
 def client_error(operation: str, code: str, message: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+def download_s3_prefix(s3: Any, uri: str, folder: Path) -> int:
+    """Copy what an ``S3Prefix`` input names into ``folder``, laid out as SageMaker lays out a
+    job's input (keys relative to the prefix's last ``/``); returns how many objects."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    base = prefix if prefix.endswith("/") or not prefix else prefix.rpartition("/")[0] + "/"
+    if base == "/":
+        base = ""
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            key = item["Key"]
+            if key.endswith("/"):
+                continue  # a folder marker, not an object SageMaker would copy
+            target = folder / key[len(base) :]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            count += 1
+    return count
 
 
 _MODEL = Session().get_service_model("sagemaker")
