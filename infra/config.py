@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ntm_tuning.naming import JOB_NAME_PREFIX
-from ntm_tuning.settings import Settings, TuningDefaults
+from ntm_tuning.settings import (
+    ProcessingMaxRuntimeSeconds,
+    RetentionDays,
+    Settings,
+    TuningDefaults,
+    VolumeSizeGb,
+)
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -81,7 +87,7 @@ class PipelineConfig(BaseModel):
     # Where alarm notifications go (an email subscription to the alarm topic); none if null.
     alarm_email: str | None = None
     # Time to live of the ledger's request claims and job records (DynamoDB TTL).
-    ledger_retention_days: int = Field(default=30, ge=1, le=3653)
+    ledger_retention_days: RetentionDays = 30
     powertools_layer_parameter: str = Field(
         default="/aws/service/powertools/python/arm64/python3.12/3.37.0",
         pattern=r"^/[A-Za-z0-9_.\-/]+$",
@@ -89,9 +95,9 @@ class PipelineConfig(BaseModel):
     # The dataset preparation stage: a SageMaker Processing job on the scikit-learn image.
     processing_instance_type: str = "ml.m5.xlarge"
     # SageMaker's limits for ProcessingResources.ClusterConfig.VolumeSizeInGB and
-    # StoppingCondition.MaxRuntimeInSeconds of a processing job.
-    processing_volume_size_gb: int = Field(default=30, ge=1, le=16384)
-    processing_max_runtime_seconds: int = Field(default=7200, ge=1, le=777600)
+    # StoppingCondition.MaxRuntimeInSeconds of a processing job (the handlers' own types).
+    processing_volume_size_gb: VolumeSizeGb = 30
+    processing_max_runtime_seconds: ProcessingMaxRuntimeSeconds = 7200
     # Where prepared datasets (and their jobs' config files) go in the data bucket; the
     # processing role may write there and nowhere else.
     prepared_prefix: str = "datasets/prepared/"

@@ -43,6 +43,48 @@ LEDGER_ACTIONS = {
 }
 
 
+def handler_environment(
+    config: PipelineConfig,
+    *,
+    data_bucket: str,
+    artifacts_bucket: str,
+    kms_key_arn: str,
+    sagemaker_role_arn: str,
+    training_image: str,
+    event_bus_name: str,
+    ledger_table: str,
+    processing_image: str,
+    processing_role_arn: str,
+    preparation_code_uri: str,
+) -> dict[str, str]:
+    """What every handler finds in its environment (``Settings.from_env`` reads it back)."""
+    return {
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "DATA_BUCKET": data_bucket,
+        "ARTIFACTS_BUCKET": artifacts_bucket,
+        "KMS_KEY_ARN": kms_key_arn,
+        "SAGEMAKER_ROLE_ARN": sagemaker_role_arn,
+        "TRAINING_IMAGE": training_image,
+        "EVENT_BUS_NAME": event_bus_name,
+        "EVENT_SOURCE": config.event_source,
+        "REQUEST_PREFIX": config.request_prefix,
+        "OUTPUT_PREFIX": OUTPUT_PREFIX,
+        "REPORT_PREFIX": REPORT_PREFIX,
+        "LEDGER_TABLE": ledger_table,
+        "LEDGER_TTL_DAYS": str(config.ledger_retention_days),
+        "TUNING_DEFAULTS": json.dumps(config.tuning.model_dump(mode="json")),
+        "PROCESSING_IMAGE": processing_image,
+        "PROCESSING_ROLE_ARN": processing_role_arn,
+        "PREPARATION_CODE_URI": preparation_code_uri,
+        "PROCESSING_INSTANCE_TYPE": config.processing_instance_type,
+        "PROCESSING_VOLUME_SIZE_GB": str(config.processing_volume_size_gb),
+        "PROCESSING_MAX_RUNTIME_SECONDS": str(config.processing_max_runtime_seconds),
+        "PREPARED_PREFIX": config.prepared_prefix,
+    }
+
+
 class NtmTuningStack(Stack):
     """Documents landed in S3 -> SageMaker NTM tuning job -> best job on an EventBridge bus."""
 
@@ -93,31 +135,19 @@ class NtmTuningStack(Stack):
         handlers = TuningHandlers(
             self,
             "Handlers",
-            environment={
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-                "DATA_BUCKET": storage.data_bucket.bucket_name,
-                "ARTIFACTS_BUCKET": storage.artifacts_bucket.bucket_name,
-                "KMS_KEY_ARN": storage.key.key_arn,
-                "SAGEMAKER_ROLE_ARN": sagemaker.role.role_arn,
-                "TRAINING_IMAGE": image.image_uri,
-                "EVENT_BUS_NAME": results.bus.event_bus_name,
-                "EVENT_SOURCE": config.event_source,
-                "REQUEST_PREFIX": config.request_prefix,
-                "OUTPUT_PREFIX": OUTPUT_PREFIX,
-                "REPORT_PREFIX": REPORT_PREFIX,
-                "LEDGER_TABLE": ledger.table.table_name,
-                "LEDGER_TTL_DAYS": str(config.ledger_retention_days),
-                "TUNING_DEFAULTS": json.dumps(config.tuning.model_dump(mode="json")),
-                "PROCESSING_IMAGE": preparation.image.image_uri,
-                "PROCESSING_ROLE_ARN": preparation.role.role_arn,
-                "PREPARATION_CODE_URI": preparation.code_uri,
-                "PROCESSING_INSTANCE_TYPE": config.processing_instance_type,
-                "PROCESSING_VOLUME_SIZE_GB": str(config.processing_volume_size_gb),
-                "PROCESSING_MAX_RUNTIME_SECONDS": str(config.processing_max_runtime_seconds),
-                "PREPARED_PREFIX": config.prepared_prefix,
-            },
+            environment=handler_environment(
+                config,
+                data_bucket=storage.data_bucket.bucket_name,
+                artifacts_bucket=storage.artifacts_bucket.bucket_name,
+                kms_key_arn=storage.key.key_arn,
+                sagemaker_role_arn=sagemaker.role.role_arn,
+                training_image=image.image_uri,
+                event_bus_name=results.bus.event_bus_name,
+                ledger_table=ledger.table.table_name,
+                processing_image=preparation.image.image_uri,
+                processing_role_arn=preparation.role.role_arn,
+                preparation_code_uri=preparation.code_uri,
+            ),
             powertools_layer_parameter=config.powertools_layer_parameter,
             key=storage.key,
             log_retention_days=config.log_retention_days,

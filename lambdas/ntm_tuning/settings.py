@@ -10,7 +10,7 @@ import json
 import os
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -18,6 +18,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 SPOT_MAX_WAIT_SECONDS = 3600
 # SageMaker's bounds for a training job's MaxRuntimeInSeconds (28 days).
 TRAINING_MAX_RUNTIME_SECONDS = 2_419_200
+# ProcessingStoppingCondition.MaxRuntimeInSeconds: 1..777,600 (9 days), SageMaker API reference.
+PROCESSING_MAX_RUNTIME_SECONDS = 777_600
+# ResourceConfig / ProcessingClusterConfig VolumeSizeInGB: at most 16,384 (SageMaker API reference).
+MAX_VOLUME_SIZE_GB = 16_384
+# The longest DynamoDB TTL the ledger is given (ten years).
+MAX_RETENTION_DAYS = 3653
+
+# The bounds shared by the CDK app's configuration (infra/config.py) and the handlers' settings:
+# any value synth accepts, the handlers accept, because both use these types.
+VolumeSizeGb = Annotated[int, Field(ge=1, le=MAX_VOLUME_SIZE_GB)]
+ProcessingMaxRuntimeSeconds = Annotated[int, Field(ge=1, le=PROCESSING_MAX_RUNTIME_SECONDS)]
+RetentionDays = Annotated[int, Field(ge=1, le=MAX_RETENTION_DAYS)]
 
 Strategy = Literal["Bayesian", "Random", "Hyperband", "Grid"]
 EarlyStopping = Literal["Off", "Auto"]
@@ -49,7 +61,7 @@ class TuningDefaults(BaseModel):
     max_concurrent_jobs: int = Field(default=2, ge=1, le=100)
     instance_count: int = Field(default=1, ge=1)
     max_instance_count: int = Field(default=4, ge=1)
-    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    volume_size_gb: VolumeSizeGb = 30
     max_runtime_seconds: int = Field(default=3600, ge=1, le=TRAINING_MAX_RUNTIME_SECONDS)
     use_spot: bool = False
     max_wait_seconds: int | None = Field(default=None, ge=1)
@@ -115,13 +127,13 @@ class Settings(BaseModel):
     training_image: str
     event_bus_name: str
     ledger_table: str
-    ledger_ttl_days: int = Field(default=30, ge=1)
+    ledger_ttl_days: RetentionDays = 30
     processing_role_arn: str
     processing_image: str
     preparation_code_uri: str
     processing_instance_type: str = "ml.m5.xlarge"
-    processing_volume_size_gb: int = Field(default=30, ge=1, le=16384)
-    processing_max_runtime_seconds: int = Field(default=7200, ge=1, le=432_000)
+    processing_volume_size_gb: VolumeSizeGb = 30
+    processing_max_runtime_seconds: ProcessingMaxRuntimeSeconds = 7200
     prepared_prefix: str = "datasets/prepared/"
     event_source: str = "ntm.tuning"
     request_prefix: str = "requests/"
