@@ -67,8 +67,8 @@ destroy: install ## Delete the stack (retained buckets stay unless ntm:removalPo
 schemas: install ## Regenerate the JSON Schemas from the pydantic models
 	python -m ntm_tuning.schemas schemas
 
-bench-imports: install ## Cold import time of every Lambda handler module
-	python benchmarks/handler_imports.py
+bench-imports: synth ## Cold import of every handler from its cdk.out asset, as Lambda runs it, vs boto3
+	python benchmarks/handler_imports.py $(ARGS)
 
 $(VENV)/.bench: requirements-bench.txt $(VENV)/.installed
 	@$(BIN)/pip install --quiet -r requirements-bench.txt >&2
