@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
@@ -17,7 +21,24 @@ from constructs import Construct
 from infra.log_groups import encrypted_log_group
 from infra.nag import acknowledge
 
-LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambdas"
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_SOURCE = ROOT / "lambdas"
+# The packages the functions import, each copied to the root of the code asset. `preparation`
+# (standard library only) is there so that validation applies the preparation job's own rules
+# to a corpus request's settings.
+LAMBDA_PACKAGES = (LAMBDA_SOURCE / "ntm_tuning", ROOT / "preparation")
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "README.md")
+
+
+@cache
+def lambda_code_source() -> Path:
+    """A folder holding exactly the packages of ``LAMBDA_PACKAGES``, staged once per process
+    (CDK copies it into the cloud assembly at synth; its hash is of the files' contents)."""
+    staging = Path(tempfile.mkdtemp(prefix="ntm-lambda-code-"))
+    atexit.register(shutil.rmtree, staging, ignore_errors=True)
+    for package in LAMBDA_PACKAGES:
+        shutil.copytree(package, staging / package.name, ignore=_IGNORED)
+    return staging
 
 
 @dataclass(frozen=True)
@@ -92,10 +113,12 @@ class TuningHandlers(Construct):
         key: kms.IKey,
         log_retention_days: int,
         removal_policy: RemovalPolicy,
-        source: Path = LAMBDA_SOURCE,
+        source: Path | None = None,
     ) -> None:
         super().__init__(scope, id)
-        code = lambda_.Code.from_asset(str(source), exclude=["**/__pycache__", "**/*.pyc"])
+        code = lambda_.Code.from_asset(
+            str(source or lambda_code_source()), exclude=["**/__pycache__", "**/*.pyc"]
+        )
         # Resolved by CloudFormation at deploy time, so synth needs no network or credentials.
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self,

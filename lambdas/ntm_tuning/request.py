@@ -10,6 +10,9 @@ import math
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from preparation.config import PreparationConfig
 
 from .settings import EarlyStopping, Strategy
 
@@ -82,11 +85,23 @@ class DataChannels(_Strict):
     input_mode: Literal["File", "Pipe"] = "File"
 
 
+# The error type of a corpus setting the preparation job refuses; ``field`` names the setting.
+CORPUS_SETTING_ERROR = "corpus_setting"
+
+
+def _corpus_setting(field: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        CORPUS_SETTING_ERROR, "{field}: {message}", {"field": field, "message": message}
+    )
+
+
 class CorpusSpec(_Strict):
     """A raw corpus to turn into an NTM dataset before tuning, and how.
 
     ``prefix`` holds ``.txt`` (a document a file), ``.jsonl`` or ``.csv`` files, optionally
-    gzip-compressed. The other fields are the preparation settings (see preparation/README.md).
+    gzip-compressed. The other fields are the preparation settings (see preparation/README.md):
+    their rules are the preparation job's own (``preparation.config.PreparationConfig``),
+    applied here so that a setting the job would refuse is rejected before anything starts.
     """
 
     prefix: str = Field(
@@ -95,34 +110,36 @@ class CorpusSpec(_Strict):
     text_field: str = Field(default="text", min_length=1, max_length=256)
     text_column: str = Field(default="text", min_length=1, max_length=256)
     lowercase: bool = True
-    min_token_length: int = Field(default=2, ge=1, le=1000)
+    min_token_length: int = 2
     stop_words: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
         default=None, max_length=20_000, description="Replaces the English list when given."
     )
-    min_df: int | float = Field(default=2, description="Documents (integer) or fraction (0..1).")
-    max_df: int | float = Field(default=0.5, description="Documents (integer) or fraction (0..1].")
-    max_vocabulary: int = Field(default=2000, ge=1, le=1_000_000)
-    min_document_tokens: int = Field(default=5, ge=1)
-    validation_ratio: float = Field(default=0.1, ge=0, lt=1)
-    test_ratio: float = Field(default=0.1, ge=0, lt=1)
-    train_shards: int = Field(default=4, ge=1, le=1000)
+    min_df: int | float = Field(
+        default=2, description="Documents (integer >= 1) or a fraction in (0, 1)."
+    )
+    max_df: int | float = Field(
+        default=0.5, description="Documents (integer >= min_df) or a fraction in (0, 1]."
+    )
+    max_vocabulary: int = 2000
+    min_document_tokens: int = 5
+    validation_ratio: float = Field(default=0.1, description="Above 0; with test_ratio below 1.")
+    test_ratio: float = 0.1
+    train_shards: int = 4
     split_salt: str = Field(default="", max_length=256)
-    max_document_bytes: int = Field(default=1_000_000, ge=1)
+    max_document_bytes: int = 1_000_000
 
     @model_validator(mode="after")
-    def _consistent(self) -> CorpusSpec:
-        for name in ("min_df", "max_df"):
-            value = getattr(self, name)
-            if isinstance(value, float) and not (math.isfinite(value) and 0 < value <= 1):
-                raise ValueError(
-                    f"{name} must be a whole number of documents or a fraction in (0, 1]"
-                )
-            if isinstance(value, int) and value < 1:
-                raise ValueError(f"{name} must be at least 1 document")
+    def _preparation_accepts(self) -> CorpusSpec:
+        try:
+            PreparationConfig.from_dict(self.preparation_config())
+        except ValueError as error:
+            field, _, message = str(error).partition(": ")
+            raise _corpus_setting(field, message) from error
+        # The pipeline's own rule on top: tuning needs a validation split.
         if self.validation_ratio <= 0:
-            raise ValueError("validation_ratio must be above 0: tuning needs a validation split")
-        if self.validation_ratio + self.test_ratio >= 1:
-            raise ValueError("validation_ratio + test_ratio must be below 1")
+            raise _corpus_setting(
+                "validation_ratio", "must be above 0: tuning needs a validation split"
+            )
         return self
 
     def preparation_config(self) -> dict[str, object]:

@@ -26,7 +26,7 @@ from .builder import (
 )
 from .errors import RequestRejected, Violation
 from .ledger import Ledger
-from .request import TuningRequest
+from .request import CORPUS_SETTING_ERROR, TuningRequest
 from .settings import Settings
 from .summary import rank_training_jobs, summarize_tuning_job
 
@@ -44,6 +44,15 @@ def _violations(error: ValidationError) -> list[Violation]:
             for part in item["loc"]
             if part not in ("Integer", "Continuous", "Categorical")
         ]
+        if item["type"] == CORPUS_SETTING_ERROR:
+            # A setting the preparation job refuses: name the setting and the job's rule.
+            ctx = item.get("ctx") or {}
+            found.append(
+                Violation(
+                    ".".join([*loc, str(ctx.get("field"))]), item["type"], str(ctx.get("message"))
+                )
+            )
+            continue
         if not loc and "exactly one of data" in item["msg"]:
             found.append(
                 Violation("data", "data_or_corpus", item["msg"].removeprefix("Value error, "))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from ntm_tuning.settings import Settings, TuningDefaults
 
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import ROOT, Synthesized
 from tests.infra.helpers import HANDLERS, function_id
 
 ENVIRONMENT_KEYS = {
@@ -153,3 +154,32 @@ def test_handlers_can_parse_their_environment(synthesized: Synthesized) -> None:
     assert settings.ledger_ttl_days == synthesized.config.ledger_retention_days
     assert settings.output_prefix == "tuning-jobs/"
     assert settings.report_prefix == "reports/"
+
+
+def test_the_code_asset_ships_the_handlers_and_the_preparation_package(
+    synthesized: Synthesized,
+) -> None:
+    """Validation imports `preparation` to check a corpus request with the job's own rules."""
+    (code,) = {
+        f["Properties"]["Code"]["S3Key"]
+        for f in synthesized.resources("AWS::Lambda::Function").values()
+    }
+    manifest = Path(synthesized.assembly.directory) / f"{synthesized.stack.artifact_id}.assets.json"
+    (asset,) = [
+        a
+        for a in json.loads(manifest.read_text())["files"].values()
+        if any(d["objectKey"] == code for d in a["destinations"].values())
+    ]
+    staged = Path(synthesized.assembly.directory) / asset["source"]["path"]
+    shipped = {p.relative_to(staged).as_posix() for p in staged.rglob("*.py")}
+    for package in ("ntm_tuning", "preparation"):
+        source = ROOT / ("lambdas" if package == "ntm_tuning" else "") / package
+        expected = {
+            f"{package}/{p.relative_to(source).as_posix()}"
+            for p in source.rglob("*.py")
+            if "__pycache__" not in p.parts
+        }
+        assert expected <= shipped, package
+    assert {p.parts[0] for p in map(Path, shipped)} == {"ntm_tuning", "preparation"}
+    assert "ntm_tuning/handlers/validate.py" in shipped
+    assert "preparation/config.py" in shipped

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 
 from offline.runtime import Clock, OfflineWorkflow
 from offline.sagemaker import Scenario, ScriptedSageMaker
@@ -114,3 +115,29 @@ def test_an_execution_aborted_while_preparing_says_which_request_failed(
         assert event["detail"]["origin"]["key"] == "requests/corpus.json"
     finally:
         wf.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"min_df": 1.0}, "corpus.min_df"),
+        ({"min_df": 10, "max_df": 5}, "corpus.max_df"),
+        ({"min_df": 0.5, "max_df": 0.2}, "corpus.max_df"),
+    ],
+)
+def test_settings_the_preparation_job_would_refuse_are_rejected_before_it_starts(
+    workflow: Open, settings: dict[str, Any], field: str
+) -> None:
+    wf = workflow()
+    wf.upload_folder(ROOT / "examples/corpus")
+    execution = wf.upload_request("requests/bad-df.json", corpus_request(**settings))
+    assert execution is not None
+    result = wf.wait(execution)
+    assert result.status == "SUCCEEDED"  # handled
+    assert "Start dataset preparation" not in result.states
+    event = only_event(wf)
+    assert event["detail-type"] == "NTM Tuning Request Rejected"
+    assert [(v["field"], v["rule"]) for v in event["detail"]["violations"]] == [
+        (field, "corpus_setting")
+    ]
+    assert wf.processing.jobs == {}

@@ -1,0 +1,94 @@
+"""A corpus request's settings and the preparation job's config are one contract: whatever the
+request model accepts, the job accepts (and reads back unchanged), and the other way round."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ntm_tuning import steps
+from ntm_tuning.request import CorpusSpec, TuningRequest
+from pydantic import ValidationError
+
+from preparation.config import PreparationConfig
+
+counts = st.integers(min_value=-3, max_value=2_000_000)
+fractions = st.sampled_from([0.0, 1e-9, 0.01, 0.2, 0.5, 0.999, 1.0, 1.5, -0.1])
+frequency = st.one_of(st.integers(min_value=-2, max_value=50), fractions)
+SETTINGS = {
+    "text_field": st.sampled_from(["text", "body", "x" * 256]),
+    "text_column": st.sampled_from(["text", "content"]),
+    "lowercase": st.booleans(),
+    "min_token_length": st.integers(min_value=-1, max_value=1002),
+    "stop_words": st.one_of(st.none(), st.lists(st.text(min_size=1, max_size=12), max_size=20)),
+    "min_df": frequency,
+    "max_df": frequency,
+    "max_vocabulary": counts,
+    "min_document_tokens": st.integers(min_value=-1, max_value=100),
+    "validation_ratio": fractions,
+    "test_ratio": fractions,
+    "train_shards": st.integers(min_value=-1, max_value=1002),
+    "split_salt": st.text(max_size=20),
+    "max_document_bytes": counts,
+}
+corpus_settings = st.fixed_dictionaries({}, optional=SETTINGS)
+
+
+def _request_accepts(values: dict[str, Any]) -> CorpusSpec | None:
+    try:
+        return CorpusSpec.model_validate({"prefix": "corpora/c/", **values})
+    except ValidationError:
+        return None
+
+
+def _job_accepts(values: dict[str, Any]) -> bool:
+    try:
+        PreparationConfig.from_dict(values)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=400, deadline=None)
+@given(corpus_settings)
+def test_every_accepted_corpus_setting_is_a_valid_preparation_config(
+    values: dict[str, Any],
+) -> None:
+    spec = _request_accepts(values)
+    if spec is not None:
+        config = PreparationConfig.from_dict(spec.preparation_config())
+        assert config.to_dict() == spec.preparation_config()  # read back, field by field
+    # Nor does the request refuse what the job takes, but for the pipeline's own rule.
+    needs_validation = values.get("validation_ratio", 0.1) > 0
+    if _job_accepts(values) and needs_validation:
+        assert spec is not None, values
+
+
+@pytest.mark.parametrize(
+    ("corpus", "field"),
+    [
+        ({"min_df": 1.0}, "corpus.min_df"),
+        ({"min_df": 10, "max_df": 5}, "corpus.max_df"),
+        ({"min_df": 0.5, "max_df": 0.2}, "corpus.max_df"),
+        ({"validation_ratio": 0.0}, "corpus.validation_ratio"),
+    ],
+)
+def test_settings_the_job_would_refuse_are_named(corpus: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        TuningRequest.model_validate({"corpus": {"prefix": "c/", **corpus}})
+    (violation,) = steps._violations(error.value)
+    assert (violation.field, violation.rule) == (field, "corpus_setting")
+    if field != "corpus.validation_ratio":
+        with pytest.raises(ValueError, match=field.removeprefix("corpus.")):
+            PreparationConfig.from_dict(corpus)  # the job's own words
+        assert violation.message in str(_job_error(corpus))
+
+
+def _job_error(corpus: dict[str, Any]) -> ValueError:
+    try:
+        PreparationConfig.from_dict(corpus)
+    except ValueError as error:
+        return error
+    raise AssertionError(f"the job accepts {corpus}")
