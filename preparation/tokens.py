@@ -6,7 +6,13 @@ The rules, in order:
    ordinary letters and an accented letter is the same token whether it was typed as one code
    point or as a letter plus a combining accent.
 2. Lower-cased, if the config says so (``str.lower``).
-3. A word is a maximal run of word characters (letters, digits, underscore, combining marks)
+3. A word broken across lines is joined again: a letter, a hyphen (``-``, U+2010 HYPHEN or a
+   soft hyphen, U+00AD) at the end of a line, then, after the line break and any indentation, a
+   letter: "ele-" + newline + "ment" is "element", as typeset text (man pages, PDFs turned into
+   text) breaks words. A compound broken at its own hyphen ("state-of-the-" + newline + "art")
+   is joined too; the split words it would have given are lost, the fragments are worse. Soft
+   hyphens elsewhere are invisible break hints and are removed ("ele\u00adment" is "element").
+4. A word is a maximal run of word characters (letters, digits, underscore, combining marks)
    that holds letters and combining marks only and begins with a letter. Runs with a digit or
    an underscore are dropped whole: "covid19", "mp3", "2nd" and "snake_case" give no token
    rather than fragments such as "nd". Everything else separates words, apostrophes and
@@ -15,8 +21,8 @@ The rules, in order:
    Combining marks belong to the word so that scripts written with them (Devanagari, Thai
    vowel signs) keep whole words; only marks outside the Basic Multilingual Plane (historic
    scripts, variation selectors) are treated as separators.
-4. Words shorter than ``min_token_length`` code points are dropped.
-5. Stop words are dropped; they are matched after the same normalization and, when the text is
+5. Words shorter than ``min_token_length`` code points are dropped.
+6. Stop words are dropped; they are matched after the same normalization and, when the text is
    not lower-cased, without regard to case.
 
 Languages written without spaces between words (Chinese, Japanese, Thai) need segmenting
@@ -62,9 +68,20 @@ _ASCII_WORD = frozenset(b"0123456789_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq
 _ASCII_SEPARATORS = bytes(byte if byte in _ASCII_WORD else 0x20 for byte in range(256))
 
 
+# A hyphen after a letter, ending its line, the line break and the next line's indentation,
+# then a letter. Each pattern begins with the hyphen, so that re scans for it quickly; ASCII
+# text has only one kind of hyphen, and a literal is scanned faster still.
+_BROKEN_WORD = re.compile(r"[-\u2010\u00ad](?<=[^\W\d_].)[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
+_BROKEN_ASCII_WORD = re.compile(r"-(?<=[A-Za-z]-)[ \t]*\r?\n[ \t]*(?=[A-Za-z])")
+_SOFT_HYPHEN = "\u00ad"
+
+
 def normalize(text: str, lowercase: bool) -> str:
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
+        text = _BROKEN_WORD.sub("", text).replace(_SOFT_HYPHEN, "")
+    elif "-" in text:
+        text = _BROKEN_ASCII_WORD.sub("", text)
     return text.lower() if lowercase else text
 
 

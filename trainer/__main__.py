@@ -2,7 +2,8 @@
 
 DATA holds the channels (``train``, optional ``validation``, ``test``, ``auxiliary/vocab.txt``),
 as in ``/opt/ml/input/data``; OUTPUT receives ``model.tar.gz``. Hyperparameters are given as
-SageMaker passes them, ``name=value`` (``feature_dim`` and ``num_topics`` are required). Each
+SageMaker passes them, ``name=value``: ``num_topics`` is required, and ``feature_dim`` too unless
+``auxiliary/vocab.txt`` is there, whose line count it then is (as the pipeline derives it). Each
 epoch's metrics and the final ones are printed as SageMaker's logs show them.
 """
 
@@ -32,7 +33,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{item!r} is not name=value")
         values[name] = value
 
+    from .data import read_vocabulary
     from .train import train_channels
+
+    if "feature_dim" not in values:
+        vocabulary = read_vocabulary(args.data / "auxiliary")
+        if vocabulary is not None:
+            values["feature_dim"] = str(len(vocabulary))
+            print(f"feature_dim={len(vocabulary)}, the lines of auxiliary/vocab.txt", flush=True)
 
     def log(record: dict[str, float]) -> None:
         shown = ", ".join(f"{k}={v:.4f}" for k, v in record.items() if ":" in k)

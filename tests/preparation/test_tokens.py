@@ -81,6 +81,33 @@ def test_ascii_and_unicode_patterns_agree(text: str) -> None:
     assert plain.words(text) == plain.words(text + " \u00a7")
 
 
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("ele-\nment", ["element"]),
+        ("ele-\r\n        ment", ["element"]),  # CRLF, then a man page's indentation
+        ("ele- \t\n\tment", ["element"]),  # blanks before the break
+        ("ele\u2010\nment", ["element"]),  # U+2010 HYPHEN
+        ("ele\u00ad\nment", ["element"]),  # a soft hyphen at the break
+        ("ele\u00adment", ["element"]),  # a soft hyphen inside a line is only a hint
+        ("Über-\nfluss", ["überfluss"]),
+        ("ele-\n\nment", ["ele", "ment"]),  # a blank line ends the paragraph
+        ("ele - \nment", ["ele", "ment"]),  # a dash between words, not a broken word
+        ("page 19-\n20 and x-\n2y", ["page", "and"]),  # digits are never joined into words
+        ("ele-ment", ["ele", "ment"]),  # a hyphen inside a line still separates
+    ],
+)
+def test_words_broken_across_lines_are_joined(text: str, words: list[str]) -> None:
+    assert plain.words(text) == words
+    assert Tokenizer(stop_words=[]).tokens(text) == words
+    assert set(plain.document_terms(text)) >= set(words)
+
+
+@given(st.text(alphabet="ab1_- \t\r\n", max_size=40))
+def test_ascii_and_unicode_patterns_join_the_same_breaks(text: str) -> None:
+    assert plain.words(text) == plain.words(text + " \u00a7")
+
+
 @given(st.text(max_size=60))
 def test_every_word_is_letters_and_marks(text: str) -> None:
     for word in plain.words(text):
