@@ -142,6 +142,7 @@ FailureCode = Literal[
     "TuningJobStopped",
     "WatchDeadlineExceeded",
     "SageMakerError",
+    "PreparationFailed",
     "InternalError",
     "ExecutionAborted",
     "ExecutionTimedOut",

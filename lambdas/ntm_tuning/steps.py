@@ -539,6 +539,17 @@ def failure_reason(detail_type: str, state: dict[str, Any]) -> events.FailureRea
             else "InternalError"
         )
         return events.FailureReason(code=code, message=message[:2000], error=name)
+    preparation_job = state.get("preparation_status") or {}
+    if preparation_job.get("status") in ("Failed", "Stopped"):
+        # The Processing job that prepares a corpus request's dataset ended without one.
+        name = (state.get("preparation") or {}).get("processing_job_name", "the processing job")
+        reason = preparation_job.get("failure_reason") or "no reason given"
+        return events.FailureReason(
+            code="PreparationFailed",
+            message=f"dataset preparation job {name} {preparation_job['status'].lower()}: {reason}"[
+                :2000
+            ],
+        )
     if detail_type == events.STOPPED:
         return events.FailureReason(code="TuningJobStopped", message="the tuning job was stopped")
     if job.get("status") == "Failed":

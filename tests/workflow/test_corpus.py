@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import jsonschema
 import pytest
@@ -141,3 +142,24 @@ def test_settings_the_preparation_job_would_refuse_are_rejected_before_it_starts
         (field, "corpus_setting")
     ]
     assert wf.processing.jobs == {}
+
+
+def test_a_failed_preparation_job_is_published_as_preparation_failed(workflow: Open) -> None:
+    wf = workflow()
+    wf.upload_folder(ROOT / "examples/corpus")
+    crash = MemoryError("the corpus does not fit")
+    with mock.patch("preparation.prepare.prepare", side_effect=crash):
+        execution = wf.upload_request("requests/corpus.json", corpus_request())
+        assert execution is not None
+        result = wf.wait(execution)
+    assert result.status == "FAILED"
+    assert "Build tuning job" not in result.states
+    event = only_event(wf)
+    assert event["detail-type"] == "NTM Tuning Job Failed"
+    (job,) = wf.processing.jobs.values()
+    reason = event["detail"]["reason"]
+    assert reason["code"] == "PreparationFailed"
+    assert job.failure_reason == "MemoryError: the corpus does not fit"
+    assert reason["message"].endswith(f"failed: {job.failure_reason}")
+    assert job.request["ProcessingJobName"] in reason["message"]
+    assert isinstance(wf.engine, ScriptedSageMaker) and wf.engine.jobs == {}
