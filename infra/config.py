@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ntm_tuning.instances import volume_problem
 from ntm_tuning.naming import JOB_NAME_PREFIX
 from ntm_tuning.settings import (
     ProcessingMaxRuntimeSeconds,
@@ -147,6 +148,13 @@ class PipelineConfig(BaseModel):
                 f"prepared_prefix ({self.prepared_prefix!r}) and request_prefix "
                 f"({self.request_prefix!r}) must not contain one another"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _processing_volume_fits(self) -> PipelineConfig:
+        problem = volume_problem(self.processing_instance_type, self.processing_volume_size_gb)
+        if problem:
+            raise ValueError(f"processing_volume_size_gb of {problem}")
         return self
 
     @field_validator("alarm_email")

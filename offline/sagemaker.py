@@ -73,6 +73,31 @@ def check_shape(operation: str, request: dict[str, Any]) -> None:
     report = ParamValidator().validate(request, shape)
     if report.has_errors():
         raise client_error(operation, "ValidationException", report.generate_report())
+    check_instance_storage(operation, request)
+
+
+def check_instance_storage(operation: str, request: dict[str, Any]) -> None:
+    """Refuse a volume on local NVMe storage as SageMaker does: no ``VolumeKmsKeyId`` there,
+    and no ``VolumeSizeInGB`` above the storage's size (ntm_tuning.instances)."""
+    from ntm_tuning.instances import has_instance_storage, volume_problem
+
+    resources = [
+        (request.get("TrainingJobDefinition") or {}).get("ResourceConfig"),
+        ((request.get("ProcessingResources") or {}).get("ClusterConfig")),
+        request.get("ResourceConfig"),
+    ]
+    for config in filter(None, resources):
+        instance_type = str(config.get("InstanceType", ""))
+        if has_instance_storage(instance_type) and "VolumeKmsKeyId" in config:
+            raise client_error(
+                operation,
+                "ValidationException",
+                f"Instance type {instance_type} has local storage encrypted by SageMaker; "
+                "VolumeKmsKeyId is not supported",
+            )
+        problem = volume_problem(instance_type, int(config.get("VolumeSizeInGB", 0)))
+        if problem:
+            raise client_error(operation, "ValidationException", f"VolumeSizeInGB: {problem}")
 
 
 Outcome = Literal["Completed", "Failed", "Stopped"]

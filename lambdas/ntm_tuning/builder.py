@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .errors import RequestRejected, Violation
+from .instances import has_instance_storage, volume_problem
 from .naming import JOB_NAME_PREFIX
 from .ntm import (
     HYPERPARAMETERS,
@@ -36,26 +37,6 @@ VOCABULARY_FILE = "vocab.txt"
 TAG_PREFIX = "ntm-tuning:"
 # Slack on top of the longest the tuning job can run, before the workflow gives up on it.
 WATCH_SLACK = timedelta(hours=1)
-
-# Instance families with local NVMe storage: SageMaker encrypts it itself and refuses a
-# VolumeKmsKeyId for them.
-_INSTANCE_STORAGE_FAMILIES = frozenset(
-    {
-        "c5d",
-        "g4dn",
-        "g5",
-        "g6",
-        "g6e",
-        "m5d",
-        "p3dn",
-        "p4d",
-        "p4de",
-        "p5",
-        "p5e",
-        "r5d",
-        "trn1",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -149,11 +130,6 @@ def estimate_cost(
         max_billable_seconds=billable,
         prices_as_of=settings.tuning.prices_as_of,
     )
-
-
-def has_instance_storage(instance_type: str) -> bool:
-    family = instance_type.removeprefix("ml.").split(".")[0]
-    return family in _INSTANCE_STORAGE_FAMILIES
 
 
 def resolve_location(field_name: str, value: str, settings: Settings) -> S3Location:
@@ -268,10 +244,14 @@ class _Builder:
             check_spot(use_spot, max_runtime, max_wait)
         except ValueError as error:
             self.fail("resources", "managed_spot", str(error))
+        volume_size_gb = asked.volume_size_gb or defaults.volume_size_gb
+        problem = volume_problem(instance_type, volume_size_gb)
+        if problem:
+            self.fail("resources.volume_size_gb", "instance_storage", problem)
         resource_config: dict[str, Any] = {
             "InstanceType": instance_type,
             "InstanceCount": count,
-            "VolumeSizeInGB": asked.volume_size_gb or defaults.volume_size_gb,
+            "VolumeSizeInGB": volume_size_gb,
         }
         if not has_instance_storage(instance_type):
             resource_config["VolumeKmsKeyId"] = self.settings.kms_key_arn

@@ -14,6 +14,8 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .instances import has_instance_storage, local_storage_gb, volume_problem
+
 # NTM trains without checkpoints, so managed spot jobs may wait at most an hour in total.
 SPOT_MAX_WAIT_SECONDS = 3600
 # SageMaker's bounds for a training job's MaxRuntimeInSeconds (28 days).
@@ -85,6 +87,23 @@ class TuningDefaults(BaseModel):
             raise ValueError(
                 f"instance_type {self.instance_type!r} must be one of allowed_instance_types"
             )
+        unsized = [
+            t
+            for t in self.allowed_instance_types
+            if has_instance_storage(t) and local_storage_gb(t) is None
+        ]
+        if unsized:
+            raise ValueError(
+                f"allowed_instance_types includes {', '.join(unsized)}, with local NVMe "
+                "storage of a size not in ntm_tuning/instances.py (LOCAL_STORAGE_GB); add it"
+            )
+        too_big = [
+            problem
+            for t in self.allowed_instance_types
+            if (problem := volume_problem(t, self.volume_size_gb))
+        ]
+        if too_big:
+            raise ValueError(f"volume_size_gb of {too_big[0]}")
         if self.instance_count > self.max_instance_count:
             raise ValueError("instance_count must not exceed max_instance_count")
         if self.max_jobs > self.max_jobs_cap:
