@@ -25,13 +25,13 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+from ntm_tuning import metrics
 
-# The handlers' embedded-metric-format metrics (ntm_tuning.handlers._runtime): Powertools adds
-# the `service` dimension from POWERTOOLS_SERVICE_NAME.
-METRICS_NAMESPACE = "NtmTuning"
-IN_FLIGHT_METRIC = "TuningJobsInFlight"
-OUTCOME_METRIC = "Outcome"
-OUTCOMES = ("Succeeded", "Rejected", "Failed", "Stopped")
+# The handlers' embedded-metric-format metrics.
+METRICS_NAMESPACE = metrics.NAMESPACE
+IN_FLIGHT_METRIC = metrics.IN_FLIGHT
+OUTCOME_METRIC = metrics.OUTCOME
+OUTCOMES = tuple(metrics.OUTCOMES.values())
 
 PERIOD = Duration.minutes(5)
 

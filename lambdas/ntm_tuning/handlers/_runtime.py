@@ -9,13 +9,12 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
-from .. import aws
+from .. import aws, metrics
 from ..aws import DataStore, EventPublisher, TuningJobs
 from ..ledger import Ledger
 from ..settings import Settings, load_settings
 
 SERVICE = "ntm-tuning"
-METRICS_NAMESPACE = "NtmTuning"
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
 
@@ -70,7 +69,7 @@ def emit_metric(name: str, value: float, **dimensions: str) -> None:
     if is_metrics_disabled():
         return
     with single_metric(
-        name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE
+        name=name, unit=MetricUnit.Count, value=value, namespace=metrics.NAMESPACE
     ) as metric:
         for key, dimension in dimensions.items():
             metric.add_dimension(name=key, value=dimension)

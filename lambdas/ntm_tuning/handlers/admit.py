@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import steps
+from .. import metrics, steps
 from ._runtime import emit_metric, ledger, logger, settings, tracer
 
 
@@ -14,7 +14,7 @@ from ._runtime import emit_metric, ledger, logger, settings, tracer
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = steps.admit(event["execution_id"], ledger(), settings().tuning.max_concurrent_jobs)
-    emit_metric("TuningJobsInFlight", result["in_flight"])
+    emit_metric(metrics.IN_FLIGHT, result["in_flight"])
     logger.info(
         "capacity requested", extra={"tuning_job_name": event.get("tuning_job_name"), **result}
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import steps
+from .. import metrics, steps
 from ._runtime import emit_metric, event_publisher, ledger, logger, tracer, tuning_jobs
 
 
@@ -14,6 +14,6 @@ from ._runtime import emit_metric, event_publisher, ledger, logger, tracer, tuni
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = steps.clean_up(event, tuning_jobs(), ledger(), event_publisher())
-    emit_metric("TuningJobsInFlight", ledger().holders())
+    emit_metric(metrics.IN_FLIGHT, ledger().holders())
     logger.info("execution cleaned up", extra=result)
     return result

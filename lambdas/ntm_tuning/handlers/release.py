@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import steps
+from .. import metrics, steps
 from ._runtime import emit_metric, ledger, logger, tracer
 
 
@@ -14,6 +14,6 @@ from ._runtime import emit_metric, ledger, logger, tracer
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = steps.release(event["execution_id"], ledger())
-    emit_metric("TuningJobsInFlight", result["in_flight"])
+    emit_metric(metrics.IN_FLIGHT, result["in_flight"])
     logger.info("capacity released", extra=result)
     return result
