@@ -166,6 +166,8 @@ def _report(event: dict[str, Any], workflow: Any, log: Any) -> None:
     if quality:
         npmi, uniqueness = quality.get("npmi"), quality.get("uniqueness")
         print(f"topic quality: NPMI {npmi:.3f}, uniqueness {uniqueness:.3f}", file=log)
+    for warning in detail.get("warnings") or []:
+        print(f"WARNING ({warning['code']}): {warning['message']}", file=log)
     bucket, _, key = best["model_artifact_uri"].removeprefix("s3://").partition("/")
     artifact = workflow.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(artifact), mode="r:gz") as archive:

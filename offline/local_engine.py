@@ -50,6 +50,7 @@ import optuna
 from optuna.trial import TrialState
 
 from trainer.hyperparameters import HyperparameterError, parse_hyperparameters
+from trainer.quality import WARNING_METRIC_PREFIX
 from trainer.search import (
     OBJECTIVE_METRIC,
     Budget,
@@ -871,6 +872,8 @@ class LocalTuner:
             names = [OBJECTIVE_METRIC, "train:total_loss", "test:total_loss"]
             if training.status == "Completed":
                 names += ["topics:npmi", "topics:uniqueness"]
+            # Quality warnings of any finished job: a stopped job can be the best one.
+            names += sorted(n for n in source if n.startswith(WARNING_METRIC_PREFIX))
         return [
             {"MetricName": name, "Value": float(source[name]), "Timestamp": stamp}
             for name in names

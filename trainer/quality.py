@@ -10,6 +10,20 @@ score other models with the same code.
 - Topic uniqueness (TU, Nan et al. 2019, what NTM logs): for each topic, the mean over its top
   words of 1 / (number of topics whose top words include that word); averaged over topics.
   1/K (all topics alike) .. 1 (no word shared).
+
+Two failures the loss alone does not reveal, detected here and reported as warnings (codes in
+``WARNINGS``; the Succeeded event carries them):
+
+- ``topics_collapsed``: the topics share most of their top words. A word is *common* when it
+  is among the top words of more than half of the topics; topics have collapsed when, on
+  average, more than half of each topic's top words are common.
+- ``posterior_collapsed``: the encoder ignores the document, so every document is decoded from
+  the same topic mixture and the topic-word weights are whatever the decoder's initialisation
+  left them: their top words are noise. Measured by active units (Burda, Grosse and
+  Salakhutdinov, "Importance Weighted Autoencoders", 2016): a latent dimension is active when
+  the variance over documents of its posterior mean exceeds ``ACTIVE_UNIT_VARIANCE``; the
+  posterior has collapsed when no dimension is active. (A KL divergence of about 0 is one way
+  to get there; a posterior that is the same for every document but not the prior is another.)
 """
 
 from __future__ import annotations
@@ -22,6 +36,15 @@ import numpy as np
 from .data import Corpus
 
 TOP_WORDS = 10
+# More than this fraction of a topic's top words common to most topics: the topics collapsed.
+COLLAPSED_SHARED_FRACTION = 0.5
+# A latent dimension whose posterior mean varies less than this over documents is inactive.
+ACTIVE_UNIT_VARIANCE = 0.01
+TOPICS_COLLAPSED = "topics_collapsed"
+POSTERIOR_COLLAPSED = "posterior_collapsed"
+WARNINGS = (TOPICS_COLLAPSED, POSTERIOR_COLLAPSED)
+# A trainer reports a warning as the metric "warning:<code>" = 1.
+WARNING_METRIC_PREFIX = "warning:"
 
 
 @dataclass(frozen=True)
@@ -107,3 +130,43 @@ def describe_topics(
         }
         for k, ids in enumerate(top)
     ]
+
+
+def shared_top_words(top_ids: np.ndarray) -> float:
+    """Mean fraction of each topic's top words that are among the top words of more than
+    half of the topics: 0 (no word common to most topics) .. 1 (all topics alike)."""
+    top = np.asarray(top_ids, dtype=np.int64)
+    if top.size == 0:
+        return 0.0
+    counts = np.zeros(int(top.max()) + 1)
+    for topic in top:
+        counts[np.unique(topic)] += 1
+    common = counts > len(top) / 2
+    return float(np.mean([np.mean(common[topic]) for topic in top]))
+
+
+def topics_collapsed(topic_word: np.ndarray, n: int = TOP_WORDS) -> bool:
+    """Whether the topics (rows of a topic-word matrix) share most of their top words."""
+    return shared_top_words(top_word_ids(topic_word, n)) > COLLAPSED_SHARED_FRACTION
+
+
+def active_units(posterior_means: np.ndarray) -> int:
+    """How many latent dimensions (columns) have a posterior mean that varies over documents
+    (rows) by more than ``ACTIVE_UNIT_VARIANCE``."""
+    means = np.asarray(posterior_means, dtype=np.float64)
+    if means.shape[0] < 2:
+        return 0
+    return int(np.sum(means.var(axis=0) > ACTIVE_UNIT_VARIANCE))
+
+
+def collapse_warnings(
+    topic_word: np.ndarray, posterior_means: np.ndarray | None = None, n: int = TOP_WORDS
+) -> list[str]:
+    """The warning codes that apply to a model: its topic-word matrix and, when known, the
+    posterior means of held-out documents (documents x topics)."""
+    found = []
+    if topics_collapsed(topic_word, n):
+        found.append(TOPICS_COLLAPSED)
+    if posterior_means is not None and active_units(posterior_means) == 0:
+        found.append(POSTERIOR_COLLAPSED)
+    return found

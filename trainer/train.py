@@ -2,10 +2,17 @@
 
 Gradients follow MXNet's optimizer contract, which SageMaker's NTM is built on: each gradient
 is multiplied by ``rescale_gradient``, then clipped element-wise to ``[-clip_gradient,
-clip_gradient]``, then the optimizer applies ``weight_decay`` (L2) and its update. MXNet's
-AdaDelta takes no learning rate (its step is the ratio of the running RMS of updates to that
-of gradients) and decays weights outside the adaptive step; ``adadelta`` here does the same, so
-``learning_rate`` does not affect it, as in SageMaker.
+clip_gradient]``, then the optimizer applies ``weight_decay`` (L2) and its update. As MXNet's
+``Optimizer`` does when it knows the parameters' names (NTM's artifact holds MXNet ``Module``
+parameters, such as ``arg:projection_weight``), weight decay applies to weights and batch
+normalisation scales only, never to biases: "the weight decay multiplier is set as 0 for all
+parameters whose name don't end with _weight or _gamma" (MXNet optimizer API). Decaying the
+decoder's bias would pull the background word distribution towards uniform.
+
+MXNet's AdaDelta takes no learning rate (its step is the ratio of the running RMS of updates to
+that of gradients) and decays weights outside the adaptive step; ``adadelta`` here does the
+same, so ``learning_rate`` does not affect it, as in SageMaker (AWS's NTM example notebook: "by
+default we use adadelta optimizer and learning_rate does not need to be set").
 
 Early stopping: an epoch improves when the validation loss (the training loss without a
 validation channel) falls by more than ``tolerance`` relative to the best so far; training stops
@@ -30,7 +37,13 @@ import torch
 from .data import DATA_CHANNELS, Corpus, DataError, read_channel, read_vocabulary
 from .hyperparameters import NTMHyperparameters, parse_hyperparameters
 from .model import NeuralTopicModel
-from .quality import describe_topics, topic_quality
+from .quality import (
+    WARNING_METRIC_PREFIX,
+    active_units,
+    collapse_warnings,
+    describe_topics,
+    topic_quality,
+)
 
 OBJECTIVE = "validation:total_loss"
 ARTIFACT = "model.tar.gz"
@@ -180,15 +193,45 @@ def evaluate(model: NeuralTopicModel, data: DeviceCorpus) -> Evaluation:
     )
 
 
+@torch.no_grad()
+def posterior_means(model: NeuralTopicModel, data: DeviceCorpus) -> np.ndarray:
+    """Documents x topics: the encoder's posterior mean of each document."""
+    was_training = model.training
+    model.eval()
+    means = []
+    for start in range(0, data.size, EVALUATION_BATCH):
+        rows = torch.arange(start, min(start + EVALUATION_BATCH, data.size), device=data.device)
+        means.append(model.encode(data.batch(rows))[0].cpu())
+    model.train(was_training)
+    return torch.cat(means).numpy()
+
+
+def decays(name: str) -> bool:
+    """Whether weight decay applies to the parameter of this name: MXNet's rule (weights and
+    batch normalisation scales, both named ``weight`` in PyTorch)."""
+    return name.rsplit(".", 1)[-1] == "weight"
+
+
 class Optimizer:
     """The optimizer named by the hyperparameters, behind MXNet's gradient handling."""
 
-    def __init__(self, hp: NTMHyperparameters, parameters: Iterable[torch.nn.Parameter]) -> None:
-        self.parameters = [p for p in parameters if p.requires_grad]
+    def __init__(
+        self,
+        hp: NTMHyperparameters,
+        parameters: Iterable[torch.nn.Parameter] | Iterable[tuple[str, torch.nn.Parameter]],
+    ) -> None:
+        """``parameters``: a module's ``named_parameters()`` (decayed by name, as MXNet does),
+        or bare parameters, all decayed."""
+        named = [item if isinstance(item, tuple) else ("weight", item) for item in parameters]
+        self.parameters = [p for _, p in named if p.requires_grad]
+        self.decayed = [p for name, p in named if p.requires_grad and decays(name)]
+        kept = [p for name, p in named if p.requires_grad and not decays(name)]
         self.hp = hp
         self.decoupled_decay = 0.0
         lr, wd = hp.learning_rate, hp.weight_decay
-        params = self.parameters
+        params: list[dict[str, Any]] = [{"params": self.decayed}]
+        if kept:
+            params.append({"params": kept, "weight_decay": 0.0})
         if hp.optimizer == "sgd":
             self.inner: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr, weight_decay=wd)
         elif hp.optimizer == "adam":
@@ -198,7 +241,7 @@ class Optimizer:
         elif hp.optimizer == "rmsprop":
             self.inner = torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-8, weight_decay=wd)
         elif hp.optimizer == "adadelta":
-            self.inner = torch.optim.Adadelta(params, lr=1.0, rho=0.9, eps=1e-5)
+            self.inner = torch.optim.Adadelta(params, lr=1.0, rho=0.9, eps=1e-5, weight_decay=0.0)
             self.decoupled_decay = wd
         else:  # parse_hyperparameters admits only the five above
             raise ValueError(hp.optimizer)
@@ -213,8 +256,10 @@ class Optimizer:
                     p.grad.mul_(rescale)
                 if math.isfinite(clip):
                     p.grad.clamp_(-clip, clip)
-                if self.decoupled_decay:
-                    p.mul_(1.0 - self.decoupled_decay)
+            if self.decoupled_decay:
+                for p in self.decayed:
+                    if p.grad is not None:
+                        p.mul_(1.0 - self.decoupled_decay)
         self.inner.step()
 
     def zero_grad(self) -> None:
@@ -238,7 +283,48 @@ def train(
 ) -> TrainedModel:
     """Train NTM; ``deadline`` is a ``time.monotonic()`` value after which training stops
     (reason "max_runtime"), ``max_epochs`` caps ``epochs`` (a tuner's resource limit), and
-    ``reference`` is the corpus for NPMI (default: the training corpus)."""
+    ``reference`` is the corpus for NPMI (default: the training corpus).
+
+    On the CPU, training uses deterministic algorithms only (``torch.use_deterministic_algorithms``)
+    and ``threads`` threads: the same seed, data and hyperparameters give the same model.
+    """
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    if resolve_device(device).type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    try:
+        return _train(
+            hyperparameters,
+            train_corpus,
+            validation,
+            test,
+            vocabulary=vocabulary,
+            seed=seed,
+            threads=threads,
+            device=device,
+            on_epoch=on_epoch,
+            deadline=deadline,
+            max_epochs=max_epochs,
+            reference=reference,
+        )
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+
+
+def _train(
+    hyperparameters: NTMHyperparameters | Mapping[str, object],
+    train_corpus: Corpus,
+    validation: Corpus | None = None,
+    test: Corpus | None = None,
+    *,
+    vocabulary: Sequence[str] | None = None,
+    seed: int = 0,
+    threads: int | None = 1,
+    device: str = "auto",
+    on_epoch: EpochCallback | None = None,
+    deadline: float | None = None,
+    max_epochs: int | None = None,
+    reference: Corpus | None = None,
+) -> TrainedModel:
     hp = (
         hyperparameters
         if isinstance(hyperparameters, NTMHyperparameters)
@@ -276,7 +362,7 @@ def train(
         hp.batch_norm,
     ).to(target)
     model.set_background(torch.from_numpy(train_corpus.word_counts()).float().to(target))
-    optimizer = Optimizer(hp, model.parameters())
+    optimizer = Optimizer(hp, model.named_parameters())
 
     epochs = min(hp.epochs, max_epochs) if max_epochs else hp.epochs
     sample_size = max(1, round(hp.sub_sample * data.size))
@@ -355,13 +441,19 @@ def train(
         final = evaluate(model, held_out)
         metrics[OBJECTIVE] = final.total
         metrics["validation:perplexity"] = final.perplexity
+        metrics["validation:kl_divergence"] = final.kl
     if test is not None and len(test) and best_epoch:
         final_test = evaluate(model, DeviceCorpus(test, target))
         metrics["test:total_loss"] = final_test.total
         metrics["test:perplexity"] = final_test.perplexity
     if best_epoch:
-        quality = topic_quality(model.topic_word().cpu().numpy(), reference or train_corpus)
+        topic_word = model.topic_word().cpu().numpy()
+        quality = topic_quality(topic_word, reference or train_corpus)
         metrics.update(quality.as_metrics())
+        means = posterior_means(model, held_out or data)
+        metrics["posterior:active_units"] = float(active_units(means))
+        for code in collapse_warnings(topic_word, means):
+            metrics[WARNING_METRIC_PREFIX + code] = 1.0
     model.cpu()
     return TrainedModel(
         model=model,

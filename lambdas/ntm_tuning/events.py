@@ -218,6 +218,30 @@ class TopicQuality(_Contract):
     )
 
 
+# Warnings about the best model that its loss does not reveal, as a trainer reports them
+# (metric "warning:<code>" = 1; the local trainer's detectors are in trainer/quality.py).
+MODEL_WARNINGS: dict[str, str] = {
+    "topics_collapsed": "The topics share most of their top words: they are not distinct topics.",
+    "posterior_collapsed": (
+        "The KL divergence is about 0: every document is decoded from the same topic mixture, "
+        "and the top words of the topics are noise. A lower validation:total_loss does not mean "
+        "better topics; try other hyperparameters (for example batch_norm, a lower "
+        "weight_decay, more epochs or num_patience_epochs)."
+    ),
+}
+WARNING_METRIC_PREFIX = "warning:"
+
+
+class ModelWarning(_Contract):
+    """Something wrong with the best model that its objective does not show."""
+
+    code: Literal["topics_collapsed", "posterior_collapsed"] = Field(
+        description="Machine-readable: topics_collapsed (the topics share most of their top "
+        "words) or posterior_collapsed (KL about 0: all documents get the same topic mixture)."
+    )
+    message: str
+
+
 class PreparedDataset(_Contract):
     """The dataset the preparation stage made from a corpus request's documents."""
 
@@ -247,6 +271,11 @@ class JobSucceededDetail(_RequestDetail):
         default=None,
         description="NPMI and topic uniqueness of the best model, when its trainer reports them "
         "(the offline trainer does; SageMaker's NTM logs WETC and TU but does not report them).",
+    )
+    warnings: list[ModelWarning] = Field(
+        default_factory=list,
+        description="Problems of the best model that its objective does not show, when its "
+        "trainer reports them (the offline trainer does): for example collapsed topics.",
     )
     started_at: str | None
     ended_at: str | None

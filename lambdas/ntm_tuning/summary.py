@@ -110,6 +110,11 @@ def summarize_tuning_job(
             npmi=_finite(metrics.get("topics:npmi")),
             uniqueness=_finite(metrics.get("topics:uniqueness")),
         )
+    warnings = [
+        events.ModelWarning(code=code, message=message)  # type: ignore[arg-type]
+        for code, message in events.MODEL_WARNINGS.items()
+        if (metrics.get(events.WARNING_METRIC_PREFIX + code) or 0) >= 1
+    ]
     return events.JobSucceededDetail(
         request_id=state["request_id"],
         request_name=state.get("request_name"),
@@ -152,6 +157,7 @@ def summarize_tuning_job(
         cost=cost,
         dataset=state.get("dataset"),
         topic_quality=quality,
+        warnings=warnings,
         started_at=_iso(tuning_job.get("CreationTime")),
         ended_at=_iso(tuning_job.get("HyperParameterTuningEndTime")),
     )

@@ -360,3 +360,55 @@ def test_summarize_ranks_jobs_writes_the_report_and_builds_a_valid_detail(
     assert [job["rank"] for job in report["training_jobs"]] == [1, 2, 3]
     assert [job["objective"] for job in report["training_jobs"]] == [6.25, 7.5, None]
     assert result["report_uri"] == f"s3://{ARTIFACTS_BUCKET}/reports/{name}.json"
+
+
+@pytest.mark.parametrize(
+    ("reported", "codes"),
+    [
+        ({}, []),
+        ({"warning:topics_collapsed": 0.0}, []),
+        ({"warning:posterior_collapsed": 1.0}, ["posterior_collapsed"]),
+        (
+            {"warning:topics_collapsed": 1.0, "warning:posterior_collapsed": 1.0},
+            ["topics_collapsed", "posterior_collapsed"],
+        ),
+    ],
+)
+def test_the_best_jobs_quality_warnings_reach_the_succeeded_detail(
+    aws: Aws,
+    context: LambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    reported: dict[str, float],
+    codes: list[str],
+) -> None:
+    state = accepted(aws, context)
+    name = state["tuning_job_name"]
+    stubber = stubbed_sagemaker(monkeypatch, summarize)
+    stubber.add_response(
+        "describe_hyper_parameter_tuning_job",
+        described_job(name, "Completed"),
+        {"HyperParameterTuningJobName": name},
+    )
+    jobs = [training_summary(f"{name}-001-aaaaaaaa", 5.5)]
+    stubber.add_response(
+        "list_training_jobs_for_hyper_parameter_tuning_job",
+        {"TrainingJobSummaries": jobs},
+        {"HyperParameterTuningJobName": name, "MaxResults": 100},
+    )
+    described = described_training(jobs[0]["TrainingJobName"], 600)
+    stamp = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    described["FinalMetricDataList"] = [
+        {"MetricName": metric, "Value": value, "Timestamp": stamp}
+        for metric, value in {"validation:total_loss": 5.5, **reported}.items()
+    ]
+    for _ in range(2):  # once to rank the jobs, once for the best one
+        stubber.add_response("describe_training_job", described, {"TrainingJobName": ANY})
+    state["start"] = {"tuning_job_arn": "arn", "duplicate": False}
+
+    detail = summarize.handler(state, context)["detail"]
+
+    jsonschema.validate(
+        detail, json.loads((SCHEMAS / "ntm-tuning-job-succeeded.schema.json").read_text())
+    )
+    assert [w["code"] for w in detail["warnings"]] == codes
+    assert all(w["message"] for w in detail["warnings"])

@@ -12,7 +12,19 @@ import pytest
 from preparation.recordio import SparseRow, write_sparse
 from trainer.data import Corpus, DataError, read_channel, read_vocabulary
 from trainer.hyperparameters import HyperparameterError, parse_hyperparameters
-from trainer.quality import npmi, top_word_ids, topic_quality, topic_uniqueness
+from trainer.quality import (
+    ACTIVE_UNIT_VARIANCE,
+    WARNING_METRIC_PREFIX,
+    WARNINGS,
+    active_units,
+    collapse_warnings,
+    npmi,
+    shared_top_words,
+    top_word_ids,
+    topic_quality,
+    topic_uniqueness,
+    topics_collapsed,
+)
 
 MATRIX = np.array([[0, 2, 0, 1], [3, 0, 0, 0], [0, 0, 0, 0], [1, 1, 1, 1]], dtype=np.float32)
 
@@ -148,3 +160,71 @@ def test_top_words_and_quality_of_a_topic_word_matrix() -> None:
     quality = topic_quality(weights, Corpus.from_dense(MATRIX), n=2)
     assert -1.0 <= quality.npmi <= 1.0 and quality.uniqueness == 1.0
     assert set(quality.as_metrics()) == {"topics:npmi", "topics:uniqueness"}
+
+
+def _topics_over(words_per_topic: list[list[int]], vocabulary: int = 60) -> np.ndarray:
+    """A topic-word matrix whose topic k puts decreasing weights on words_per_topic[k]."""
+    matrix = np.full((len(words_per_topic), vocabulary), 1e-4)
+    for k, words in enumerate(words_per_topic):
+        for rank, word in enumerate(words):
+            matrix[k, word] = 1.0 - rank / 20
+    return matrix / matrix.sum(axis=1, keepdims=True)
+
+
+def test_a_collapsed_topic_word_matrix_is_detected() -> None:
+    rng = np.random.default_rng(3)
+    common = rng.dirichlet(np.full(60, 0.1))
+    collapsed = common + rng.normal(0, 1e-6, size=(8, 60)) ** 2  # eight copies of one topic
+    assert shared_top_words(top_word_ids(collapsed, 10)) == 1.0
+    assert topics_collapsed(collapsed)
+    assert collapse_warnings(collapsed) == ["topics_collapsed"]
+
+
+def test_healthy_topics_are_not_collapsed() -> None:
+    healthy = _topics_over([list(range(10 * k, 10 * k + 10)) for k in range(6)])
+    assert shared_top_words(top_word_ids(healthy, 10)) == 0.0
+    assert not topics_collapsed(healthy)
+    assert collapse_warnings(healthy, np.eye(6) * 3) == []
+
+
+def test_collapse_is_more_than_half_of_the_top_words_common_to_most_topics() -> None:
+    # 4 topics; words 0..4 are in the top 10 of 3 topics (more than half), the rest are unique.
+    def matrix(common: int) -> np.ndarray:
+        shared = list(range(common))
+        return _topics_over(
+            [shared + list(range(10 + 10 * k, 10 + 10 * k + 10 - common)) for k in range(3)]
+            + [list(range(50, 60))],
+            vocabulary=60,
+        )
+
+    exactly_half = matrix(5)  # 3 topics: 5 of 10 common; the 4th: none -> mean 0.375
+    assert shared_top_words(top_word_ids(exactly_half, 10)) == pytest.approx(0.375)
+    assert not topics_collapsed(exactly_half)
+    over = matrix(7)  # 3 topics x 0.7 + 0 -> 0.525
+    assert shared_top_words(top_word_ids(over, 10)) == pytest.approx(0.525)
+    assert topics_collapsed(over)
+
+
+def test_posterior_collapse_is_no_active_unit() -> None:
+    healthy = _topics_over([list(range(10 * k, 10 * k + 10)) for k in range(6)])
+    rng = np.random.default_rng(4)
+    # Each column's variance over documents: 4 columns just under the threshold, 1 just over.
+    base = rng.standard_normal((2000, 5))
+    base = (base - base.mean(axis=0)) / base.std(axis=0)
+    scale = np.sqrt([0.99, 0.99, 0.99, 0.99, 1.01] * np.array(ACTIVE_UNIT_VARIANCE))
+    means = base * scale + 3.0  # the same offset for every document is not activity
+    assert active_units(means) == 1
+    assert collapse_warnings(healthy, means) == []
+    assert active_units(means[:, :4]) == 0
+    assert collapse_warnings(healthy, means[:, :4]) == ["posterior_collapsed"]
+    assert collapse_warnings(healthy, None) == []
+
+
+def test_the_trainers_warning_codes_are_the_events() -> None:
+    from typing import get_args
+
+    from ntm_tuning import events
+
+    assert tuple(events.MODEL_WARNINGS) == WARNINGS
+    assert get_args(events.ModelWarning.model_fields["code"].annotation) == WARNINGS
+    assert events.WARNING_METRIC_PREFIX == WARNING_METRIC_PREFIX

@@ -94,7 +94,46 @@ def test_same_seed_same_model_other_seed_other_model(small: dict[str, Corpus]) -
     )
     assert losses(first) == losses(again)
     assert np.array_equal(first.topic_word(), again.topic_word())
+    assert first.metrics == again.metrics
     assert not np.array_equal(first.topic_word(), other.topic_word())
+
+
+def test_cpu_training_runs_deterministic_algorithms_only(small: dict[str, Corpus]) -> None:
+    seen: list[bool] = []
+    before = torch.are_deterministic_algorithms_enabled()
+    train(
+        {**BASE, "epochs": "2", "optimizer": "adam"},
+        small["train"],
+        small["validation"],
+        device="cpu",
+        on_epoch=lambda _: seen.append(torch.are_deterministic_algorithms_enabled()) and None,
+    )
+    assert seen == [True, True]
+    assert torch.are_deterministic_algorithms_enabled() == before  # restored afterwards
+
+
+def test_weight_decay_spares_biases_as_mxnet_does() -> None:
+    weight, bias = nn.Parameter(torch.tensor([1.0, -2.0])), nn.Parameter(torch.tensor([3.0]))
+    for name in ("sgd", "adadelta"):
+        hp = parse_hyperparameters(
+            {**BASE, "optimizer": name, "learning_rate": "0.5", "weight_decay": "0.2"}
+        )
+        weight.data, bias.data = torch.tensor([1.0, -2.0]), torch.tensor([3.0])
+        optimizer = Optimizer(hp, [("decoder.weight", weight), ("decoder.bias", bias)])
+        weight.grad, bias.grad = torch.zeros(2), torch.zeros(1)
+        optimizer.step()
+        assert bias.item() == 3.0, name
+        assert weight.detach().tolist() != [1.0, -2.0], name
+
+
+def test_a_model_whose_posterior_collapsed_is_flagged(small: dict[str, Corpus]) -> None:
+    # Barely moved from its initialisation: the encoder's output hardly depends on the document.
+    untrained = quick(small, optimizer="sgd", learning_rate="0.000001", epochs="2")
+    assert untrained.metrics["posterior:active_units"] == 0
+    assert untrained.metrics.get("warning:posterior_collapsed") == 1.0
+    trained = quick(small, epochs="6", mini_batch_size="16", batch_norm="true")
+    assert trained.metrics["posterior:active_units"] == 6
+    assert not [name for name in trained.metrics if name.startswith("warning:")]
 
 
 @pytest.mark.parametrize(
