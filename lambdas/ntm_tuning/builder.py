@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .errors import RequestRejected, Violation
+from .events import CostEstimate
 from .instances import has_instance_storage, volume_problem
 from .naming import JOB_NAME_PREFIX
 from .ntm import (
@@ -68,30 +69,6 @@ class TuningPlan:
     watch_deadline: datetime
     vocabulary_uri: str | None
     cost_estimate: CostEstimate | None
-
-
-@dataclass(frozen=True)
-class CostEstimate:
-    """The most a tuning job can bill: every job running to its limit on every instance."""
-
-    max_usd: float
-    hourly_price_usd: float
-    instance_type: str
-    instance_count: int
-    max_jobs: int
-    max_billable_seconds: int
-    prices_as_of: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "max_usd": round(self.max_usd, 2),
-            "hourly_price_usd": self.hourly_price_usd,
-            "instance_type": self.instance_type,
-            "instance_count": self.instance_count,
-            "max_jobs": self.max_jobs,
-            "max_billable_seconds": self.max_billable_seconds,
-            "prices_as_of": self.prices_as_of,
-        }
 
 
 def estimate_cost(
@@ -642,7 +619,8 @@ def build_tuning_job(
         )
     if builder.violations:
         raise RequestRejected(
-            builder.violations, cost_estimate=cost.to_dict() if cost is not None else None
+            builder.violations,
+            cost_estimate=cost.model_dump(mode="json") if cost is not None else None,
         )
 
     count = resources["ResourceConfig"]["InstanceCount"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from . import naming
 
@@ -109,6 +109,9 @@ class ViolationDetail(_Contract):
 class CostEstimate(_Contract):
     """The most the tuning job could bill: every job to its limit, on every instance."""
 
+    # The budget is checked against the exact max_usd; events and the workflow's state carry
+    # it rounded to the cent.
+
     max_usd: float
     hourly_price_usd: float
     instance_type: str
@@ -116,6 +119,10 @@ class CostEstimate(_Contract):
     max_jobs: int
     max_billable_seconds: int
     prices_as_of: str
+
+    @field_serializer("max_usd")
+    def _to_the_cent(self, value: float) -> float:
+        return round(value, 2)
 
 
 class RequestRejectedDetail(_RequestDetail):

@@ -260,7 +260,9 @@ def _plan_tuning(
         "max_jobs": plan.max_jobs,
         "vocabulary_uri": plan.vocabulary_uri,
         "watch_deadline": plan.watch_deadline.isoformat(),
-        "cost_estimate": plan.cost_estimate.to_dict() if plan.cost_estimate else None,
+        "cost_estimate": (
+            plan.cost_estimate.model_dump(mode="json") if plan.cost_estimate else None
+        ),
     }
 
 
