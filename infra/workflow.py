@@ -159,17 +159,21 @@ class TuningWorkflow(Construct):
             task.add_catch(publish_failure, errors=[sfn.Errors.ALL], result_path="$.error")
             return task
 
+        # Every state whose function calls SageMaker retries its throttling (warm-start parents
+        # are described at validation and when the tuning job is built).
         validate_request = on_error(
-            invoke(
-                "Validate request",
-                validate,
-                payload=sfn.TaskInput.from_object(
-                    {
-                        "delivery": sfn.JsonPath.entire_payload,
-                        "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
-                    }
-                ),
-                result_path="$",
+            retry_throttling(
+                invoke(
+                    "Validate request",
+                    validate,
+                    payload=sfn.TaskInput.from_object(
+                        {
+                            "delivery": sfn.JsonPath.entire_payload,
+                            "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                        }
+                    ),
+                    result_path="$",
+                )
             )
         )
         acquire_capacity = on_error(
@@ -235,22 +239,26 @@ class TuningWorkflow(Construct):
             )
         )
         stop_job = on_error(
-            invoke(
-                "Stop tuning job",
-                stop,
-                payload=sfn.TaskInput.from_object(
-                    {"tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name")}
-                ),
-                result_path="$.stop",
+            retry_throttling(
+                invoke(
+                    "Stop tuning job",
+                    stop,
+                    payload=sfn.TaskInput.from_object(
+                        {"tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name")}
+                    ),
+                    result_path="$.stop",
+                )
             )
         )
         summarize_results = on_error(
-            invoke(
-                "Summarize results",
-                summarize,
-                # No Parameters: the function receives the whole state. (A `$` payload would
-                # render `"Parameters": "$"` here, which Step Functions rejects.)
-                result_path="$.result",
+            retry_throttling(
+                invoke(
+                    "Summarize results",
+                    summarize,
+                    # No Parameters: the function receives the whole state. (A `$` payload
+                    # would render `"Parameters": "$"` here, which Step Functions rejects.)
+                    result_path="$.result",
+                )
             )
         )
 
@@ -337,16 +345,18 @@ class TuningWorkflow(Construct):
         # Returns a whole state, as validation does: accepted (with the tuning job's request)
         # or rejected (the dataset is unusable).
         build_tuning_job = on_error(
-            invoke(
-                "Build tuning job",
-                prepare_finish,
-                payload=sfn.TaskInput.from_object(
-                    {
-                        "state": sfn.JsonPath.entire_payload,
-                        "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
-                    }
-                ),
-                result_path="$",
+            retry_throttling(
+                invoke(
+                    "Build tuning job",
+                    prepare_finish,
+                    payload=sfn.TaskInput.from_object(
+                        {
+                            "state": sfn.JsonPath.entire_payload,
+                            "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                        }
+                    ),
+                    result_path="$",
+                )
             )
         )
         dataset_usable = (

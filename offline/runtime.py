@@ -28,7 +28,7 @@ from unittest import mock
 import boto3
 
 from .processing import LocalProcessing, OfflineSageMaker
-from .sagemaker import Scenario, ScriptedSageMaker, TuningEngine
+from .sagemaker import Scenario, ScriptedSageMaker, TuningEngine, client_error
 from .template import Resolver
 
 REGION = "us-east-1"
@@ -74,6 +74,23 @@ class FaultInjector:
     def __init__(self) -> None:
         self.failed_put_events = 0
         self.put_events_calls = 0
+        # SageMaker calls (boto3 method names) to answer with ThrottlingException, and how
+        # many times each; every throttled call is recorded in order.
+        self.throttled_sagemaker: dict[str, int] = {}
+        self.throttled_calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def wrap_sagemaker(self, client: Any) -> Any:
+        return _ThrottlingSageMaker(client, self)
+
+    def throttles(self, method: str) -> bool:
+        with self._lock:
+            left = self.throttled_sagemaker.get(method, 0)
+            if left <= 0:
+                return False
+            self.throttled_sagemaker[method] = left - 1
+            self.throttled_calls.append(method)
+            return True
 
     def wrap_events(self, client: Any) -> Any:
         original = client.put_events
@@ -91,6 +108,28 @@ class FaultInjector:
 
         client.put_events = put_events
         return client
+
+
+class _ThrottlingSageMaker:
+    """The handlers' SageMaker client, answering chosen calls as SageMaker does when it
+    throttles: a ``ThrottlingException``."""
+
+    def __init__(self, client: Any, faults: FaultInjector) -> None:
+        self._client = client
+        self._faults = faults
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if not callable(method):
+            return method
+
+        def call(**kwargs: Any) -> Any:
+            if self._faults.throttles(name):
+                operation = "".join(part.capitalize() for part in name.split("_"))
+                raise client_error(operation, "ThrottlingException", "Rate exceeded")
+            return method(**kwargs)
+
+        return call
 
 
 class OfflineWorkflow:
@@ -152,7 +191,7 @@ class OfflineWorkflow:
         engine = (self._engine_factory or self._standin)(self.s3)
         self.engine = engine
         self.processing = LocalProcessing(self.s3, region=REGION, account=ACCOUNT)
-        client = OfflineSageMaker(engine, self.processing)
+        client = self.faults.wrap_sagemaker(OfflineSageMaker(engine, self.processing))
         self._stack.enter_context(mock.patch.object(_runtime, "sagemaker_client", lambda: client))
         self._stack.enter_context(
             mock.patch.object(

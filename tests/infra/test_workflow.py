@@ -115,7 +115,7 @@ def test_validate_request(synthesized: Synthesized, states: dict[str, dict[str, 
     assert state["Parameters"] == {"delivery.$": "$", "execution_id.$": "$$.Execution.Id"}
     assert state["ResultPath"] == "$"
     assert state["Catch"] == CATCH_ALL
-    assert _retries(state) == []
+    assert _retries(state) == [THROTTLE_RETRY]
     assert state["Next"] == "Request accepted?"
 
 
@@ -209,7 +209,7 @@ def test_build_tuning_job_replaces_the_state(
     _invokes(synthesized, state, "prepare_finish")
     assert state["Parameters"] == {"state.$": "$", "execution_id.$": "$$.Execution.Id"}
     assert state["ResultPath"] == "$"
-    assert _retries(state) == []
+    assert _retries(state) == [THROTTLE_RETRY]
     assert state["Catch"] == CATCH_ALL
     assert state["Next"] == "Dataset usable?"
 
@@ -514,3 +514,37 @@ def test_state_machine_may_invoke_only_its_functions(synthesized: Synthesized) -
     assert invocable == {f"${{{f}.Arn}}" for f in functions} | {
         f"${{{f}.Arn}}:*" for f in functions
     }
+
+
+def test_every_state_that_may_call_sagemaker_retries_its_throttling(
+    synthesized: Synthesized, states: dict[str, dict[str, Any]]
+) -> None:
+    """Derived from IAM, not from a list: a function allowed any SageMaker action may be
+    throttled by it, and its state then backs off and tries again instead of failing."""
+    calling = set()
+    for name, state in states.items():
+        if state["Type"] != "Task":
+            continue
+        logical_id = state["Resource"].removeprefix("${").removesuffix(".Arn}")
+        function = synthesized.json["Resources"][logical_id]["Properties"]
+        role_id = function["Role"]["Fn::GetAtt"][0]
+        actions = {
+            action
+            for statement in statements_of_role(synthesized, role_id)
+            for action in (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+        }
+        if any(action.startswith("sagemaker:") for action in actions):
+            calling.add(name)
+            assert THROTTLE_RETRY in _retries(state), name
+    assert {
+        "Start tuning job",
+        "Describe tuning job",
+        "Stop tuning job",
+        "Summarize results",
+        "Start dataset preparation",
+        "Describe dataset preparation",
+    } <= calling

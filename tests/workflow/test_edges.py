@@ -4,12 +4,16 @@ in exactly one terminal event of the right kind."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+import ntm_tuning.builder
 import pytest
 
 from offline.runtime import OfflineWorkflow
+from offline.sagemaker import Scenario
 from tests.workflow.conftest import encode, example_request
+from tests.workflow.test_corpus import ROOT, corpus_request
 from tests.workflow.test_scenarios import engine, only_event, run_upload
 
 Open = Callable[..., OfflineWorkflow]
@@ -40,3 +44,58 @@ def test_a_volume_that_fits_the_local_storage_is_tuned(workflow: Open, volume: i
     (job,) = engine(wf).jobs.values()
     config: dict[str, Any] = job.request["TrainingJobDefinition"]["ResourceConfig"]
     assert (config["InstanceType"], config["VolumeSizeInGB"]) == ("ml.g4dn.xlarge", volume)
+
+
+SUMMARY_CALLS = {
+    "create_hyper_parameter_tuning_job": 1,  # Start tuning job
+    "describe_hyper_parameter_tuning_job": 1,  # Describe tuning job
+    "list_training_jobs_for_hyper_parameter_tuning_job": 1,  # Summarize results
+    "describe_training_job": 2,  # Summarize results
+}
+
+
+def test_throttling_of_every_sagemaker_call_on_the_way_to_success_is_retried(
+    workflow: Open,
+) -> None:
+    wf = workflow(Scenario(training_jobs=2))
+    wf.faults.throttled_sagemaker = dict(SUMMARY_CALLS)
+    result = run_upload(wf, encode(example_request()))
+    assert result.status == "SUCCEEDED", result.cause
+    assert sorted(set(wf.faults.throttled_calls)) == sorted(SUMMARY_CALLS)
+    assert len(wf.faults.throttled_calls) == sum(SUMMARY_CALLS.values())
+    assert len(wf.clock.retries) == sum(SUMMARY_CALLS.values())  # each one a back-off
+    assert len(engine(wf).jobs) == 1
+    only_event(wf, "NTM Tuning Job Succeeded")
+
+
+def test_a_throttled_stop_is_retried_and_the_job_stopped(
+    workflow: Open, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ntm_tuning.builder, "WATCH_SLACK", -timedelta(days=365))
+    wf = workflow(Scenario(describes_in_progress=10**6))
+    wf.faults.throttled_sagemaker = {"stop_hyper_parameter_tuning_job": 2}
+    result = run_upload(wf, encode(example_request()))
+    assert "Stop tuning job" in result.states
+    assert len(wf.clock.retries) == 2  # the state backed off twice
+    assert wf.faults.throttled_calls == ["stop_hyper_parameter_tuning_job"] * 2
+    (job,) = engine(wf).jobs.values()
+    assert job.status in ("Stopping", "Stopped")
+    detail = only_event(wf, "NTM Tuning Job Failed")
+    assert detail["reason"]["code"] == "WatchDeadlineExceeded"
+
+
+def test_throttled_preparation_calls_are_retried(workflow: Open) -> None:
+    wf = workflow(Scenario(training_jobs=2))
+    wf.upload_folder(ROOT / "examples/corpus")
+    wf.faults.throttled_sagemaker = {"create_processing_job": 1, "describe_processing_job": 2}
+    execution = wf.upload_request("requests/corpus.json", corpus_request())
+    assert execution is not None
+    result = wf.wait(execution)
+    assert result.status == "SUCCEEDED", result.cause
+    assert sorted(wf.faults.throttled_calls) == [
+        "create_processing_job",
+        "describe_processing_job",
+        "describe_processing_job",
+    ]
+    assert len(wf.processing.jobs) == 1
+    only_event(wf, "NTM Tuning Job Succeeded")
