@@ -29,10 +29,6 @@ class RequestRejected(Exception):
         super().__init__("; ".join(f"{v.field}: {v.message}" for v in violations))
 
 
-def reject(field: str, rule: str, message: str) -> RequestRejected:
-    return RequestRejected([Violation(field=field, rule=rule, message=message)])
-
-
 class SageMakerThrottled(Exception):
     """SageMaker asked us to slow down; the state machine retries with back-off."""
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from . import events, naming, preparation
 from .aws import DataStore, EventPublisher, ObjectTooLarge, TuningJobs, error_code
@@ -325,10 +326,13 @@ def _plan_preparation(
     }
 
 
+@cache
+def _deliveries() -> TypeAdapter[events.S3Delivery | events.EventDelivery]:
+    return TypeAdapter(events.Delivery)
+
+
 def _parse_delivery(raw: dict[str, Any]) -> events.S3Delivery | events.EventDelivery:
-    if raw.get("origin") == "s3":
-        return events.S3Delivery.model_validate(raw)
-    return events.EventDelivery.model_validate(raw)
+    return _deliveries().validate_python(raw)
 
 
 def _is_request_object(delivery: events.S3Delivery, settings: Settings) -> bool:
