@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ntm_tuning.locations import split_uri
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_REQUEST = ROOT / "examples" / "requests" / "demo-stdlib.json"
 CORPUS_PREFIX = "corpora/demo/"
@@ -168,7 +170,7 @@ def _report(event: dict[str, Any], workflow: Any, log: Any) -> None:
         print(f"topic quality: NPMI {npmi:.3f}, uniqueness {uniqueness:.3f}", file=log)
     for warning in detail.get("warnings") or []:
         print(f"WARNING ({warning['code']}): {warning['message']}", file=log)
-    bucket, _, key = best["model_artifact_uri"].removeprefix("s3://").partition("/")
+    bucket, key = split_uri(best["model_artifact_uri"])
     artifact = workflow.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(artifact), mode="r:gz") as archive:
         member = archive.extractfile("topics.json")

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from ntm_tuning.locations import split_uri
 from optuna.trial import TrialState
 
 from trainer.hyperparameters import HyperparameterError, parse_hyperparameters
@@ -710,7 +711,7 @@ class LocalTuner:
     def _upload(self, job: _TuningJob, training: _TrainingJob, artifact: str) -> str:
         output = job.definition["OutputDataConfig"]
         uri = f"{output['S3OutputPath'].rstrip('/')}/{training.name}/output/model.tar.gz"
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        bucket, key = split_uri(uri)
         extra: dict[str, str] = {}
         if output.get("KmsKeyId"):
             extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": output["KmsKeyId"]}

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ntm_tuning.locations import split_uri
+
 from .sagemaker import check_shape, client_error, download_s3_prefix
 
 
@@ -115,11 +117,11 @@ class LocalProcessing:
             job.done.set()
 
     def _read(self, uri: str) -> bytes:
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        bucket, key = split_uri(uri)
         return bytes(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
     def _upload(self, folder: Path, uri: str) -> None:
-        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        bucket, prefix = split_uri(uri)
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             self.s3.put_object(
                 Bucket=bucket,

@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 from botocore.exceptions import ClientError
 from botocore.session import Session
 from botocore.validate import ParamValidator
+from ntm_tuning.locations import split_uri
 
 
 class TuningEngine(Protocol):
@@ -45,7 +46,7 @@ def client_error(operation: str, code: str, message: str) -> ClientError:
 def download_s3_prefix(s3: Any, uri: str, folder: Path) -> int:
     """Copy what an ``S3Prefix`` input names into ``folder``, laid out as SageMaker lays out a
     job's input (keys relative to the prefix's last ``/``); returns how many objects."""
-    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    bucket, prefix = split_uri(uri)
     base = prefix if prefix.endswith("/") or not prefix else prefix.rpartition("/")[0] + "/"
     if base == "/":
         base = ""
@@ -295,7 +296,7 @@ class ScriptedSageMaker:
         return trained
 
     def _write_artifact(self, uri: str, training_name: str, tuned: dict[str, str]) -> None:
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        bucket, key = split_uri(uri)
         manifest = json.dumps(
             {"training_job": training_name, "hyperparameters": tuned, "note": self.STAND_IN}
         ).encode()

@@ -14,6 +14,7 @@ from typing import Any
 from .errors import RequestRejected, Violation
 from .events import CostEstimate
 from .instances import has_instance_storage, volume_problem
+from .locations import S3Location, split_uri
 from .naming import JOB_NAME_PREFIX
 from .ntm import (
     HYPERPARAMETERS,
@@ -38,16 +39,6 @@ VOCABULARY_FILE = "vocab.txt"
 TAG_PREFIX = "ntm-tuning:"
 # Slack on top of the longest the tuning job can run, before the workflow gives up on it.
 WATCH_SLACK = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class S3Location:
-    bucket: str
-    key: str
-
-    @property
-    def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
 
 
 @dataclass(frozen=True)
@@ -112,7 +103,7 @@ def estimate_cost(
 def resolve_location(field_name: str, value: str, settings: Settings) -> S3Location:
     """A key in the data bucket, or an s3:// URI that points inside it."""
     if value.startswith("s3://"):
-        bucket, _, key = value.removeprefix("s3://").partition("/")
+        bucket, key = split_uri(value)
         if bucket != settings.data_bucket:
             raise RequestRejected(
                 [

@@ -27,6 +27,7 @@ from .builder import (
 )
 from .errors import RequestRejected, Violation
 from .ledger import Ledger
+from .locations import split_uri
 from .request import CORPUS_SETTING_ERROR, TuningRequest
 from .settings import Settings
 from .summary import rank_training_jobs, summarize_tuning_job
@@ -668,7 +669,7 @@ def prepare_start(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Write the preparation settings where the job reads them, and start the job once."""
-    bucket, _, key = plan["config_uri"].removeprefix("s3://").partition("/")
+    bucket, key = split_uri(plan["config_uri"])
     store.put_json(bucket, key, plan["config"])
     try:
         arn = jobs.create_processing(plan["create_request"])
