@@ -11,7 +11,7 @@ export PYTHONPATH := $(CURDIR)/lambdas:$(CURDIR)
 CDK := node_modules/.bin/cdk
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help install demo synth lint typecheck unit test local-run deploy destroy schemas bench-imports bench-prep bench-train bench-quality clean
+.PHONY: help install demo synth lint typecheck unit test local-run deploy destroy schemas bench-imports bench-demo bench-prep bench-train bench-quality clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ bench-imports: synth ## Cold import of every handler from its cdk.out asset, as 
 $(VENV)/.bench: requirements-bench.txt $(VENV)/.installed
 	@$(BIN)/pip install --quiet -r requirements-bench.txt >&2
 	@touch $@
+
+bench-demo: install ## make demo's corpus loading and preparation stages against prepare() alone
+	python benchmarks/demo.py $(ARGS)
 
 bench-prep: install $(VENV)/.bench ## Dataset preparation vs CountVectorizer, 100k documents
 	python benchmarks/prep.py $(ARGS)

@@ -2,15 +2,19 @@
 
 The job's code is the same ``preparation`` package the deployed job unpacks from its asset;
 its inputs are downloaded from the emulated data bucket and its outputs uploaded back, as
-Processing does with ``S3UploadMode: EndOfJob``.
+Processing does with ``S3UploadMode: EndOfJob``. A corpus loaded from a local folder
+(``LocalFolders``) is read from that folder instead of being copied out of the emulated bucket
+again, as long as the bucket still holds exactly what was loaded from it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +23,87 @@ from typing import Any
 from ntm_tuning.locations import split_uri
 
 from .sagemaker import check_shape, client_error, download_s3_prefix
+
+
+@dataclass(frozen=True)
+class _LoadedFolder:
+    folder: Path
+    bucket: str
+    prefix: str
+    etags: dict[str, str]  # key -> ETag of what was loaded
+
+
+class LocalFolders:
+    """Local folders loaded into emulated buckets, to be served to the jobs from the folder.
+
+    S3 holds the same bytes under the same keys, so the handlers list, count and read them as
+    they would in AWS; a job whose input names the loaded prefix (or a folder of it) reads the
+    local files, which saves copying every object out of the emulated store a second time.
+    """
+
+    def __init__(self) -> None:
+        self._loaded: list[_LoadedFolder] = []
+
+    def load(self, folder: Path, bucket: str, prefix: str, backend: Any) -> dict[str, Path]:
+        """Put every file under ``folder`` into ``bucket`` (keys: ``prefix`` + relative path)
+        through the emulator's own store, without an S3 request per file; returns key -> file.
+
+        Files are those the preparation job reads: ``preparation.corpus.walk``'s order and
+        rules (symbolic links to folders are not followed).
+        """
+        from preparation.corpus import Report, walk
+
+        folder = Path(folder)
+        files: dict[str, Path] = {}
+        etags: dict[str, str] = {}
+        for path in walk(folder, Report()):
+            if not path.is_file():
+                continue
+            key = prefix + path.relative_to(folder).as_posix()
+            body = path.read_bytes()
+            backend.put_object(bucket, key, body)
+            files[key] = path
+            etags[key] = hashlib.md5(body, usedforsecurity=False).hexdigest()
+        self._loaded.append(_LoadedFolder(folder, bucket, prefix, etags))
+        return files
+
+    def local_path(self, bucket: str, key: str) -> Path | None:
+        """Where a key (an object, or a prefix of a folder) of a loaded folder is on disk."""
+        for loaded in reversed(self._loaded):
+            if bucket == loaded.bucket and key.startswith(loaded.prefix):
+                return loaded.folder / key[len(loaded.prefix) :]
+        return None
+
+    def folder_for(self, uri: str, backend: Any) -> Path | None:
+        """The local folder that holds exactly what an ``S3Prefix`` input names, or None.
+
+        Only a prefix that is the loaded prefix or one of its folders (ending in ``/``) maps to a
+        folder; and only while the bucket holds the loaded keys, unchanged, and nothing else
+        under that prefix.
+        """
+        bucket, prefix = split_uri(uri)
+        for loaded in reversed(self._loaded):
+            if bucket != loaded.bucket or not prefix.startswith(loaded.prefix):
+                continue
+            if prefix != loaded.prefix and not prefix.endswith("/"):
+                continue
+            folder = loaded.folder / prefix[len(loaded.prefix) :]
+            expected = {k: v for k, v in loaded.etags.items() if k.startswith(prefix)}
+            if folder.is_dir() and _holds_exactly(backend, bucket, prefix, expected):
+                return folder
+        return None
+
+
+def _holds_exactly(backend: Any, bucket: str, prefix: str, etags: dict[str, str]) -> bool:
+    """Whether the emulated bucket's current objects under ``prefix`` are exactly ``etags``."""
+    found = {}
+    for key in list(backend.get_bucket(bucket).keys.keys()):
+        if key.startswith(prefix) and not key.endswith("/"):
+            current = backend.get_object(bucket, key)
+            if current is None:  # a delete marker on a versioned bucket
+                continue
+            found[key] = current.etag.strip('"')
+    return found == etags
 
 
 @dataclass
@@ -36,10 +121,22 @@ class _ProcessingJob:
 class LocalProcessing:
     """CreateProcessingJob and DescribeProcessingJob for the preparation job."""
 
-    def __init__(self, s3: Any, *, region: str, account: str) -> None:
+    def __init__(
+        self,
+        s3: Any,
+        *,
+        region: str,
+        account: str,
+        folders: LocalFolders | None = None,
+        s3_backend: Any = None,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         self.s3 = s3
         self.region = region
         self.account = account
+        self.folders = folders or LocalFolders()
+        self.s3_backend = s3_backend
+        self.on_change = on_change
         self.jobs: dict[str, _ProcessingJob] = {}
         self._lock = threading.Lock()
 
@@ -95,8 +192,10 @@ class LocalProcessing:
             }
             output = job.request["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]
             with tempfile.TemporaryDirectory(prefix="ntm-processing-") as work:
-                corpus = Path(work, "corpus")
-                download_s3_prefix(self.s3, inputs["corpus"]["S3Uri"], corpus)
+                corpus = self._local_input(inputs["corpus"]["S3Uri"])
+                if corpus is None:
+                    corpus = Path(work, "corpus")
+                    download_s3_prefix(self.s3, inputs["corpus"]["S3Uri"], corpus)
                 config = PreparationConfig.from_dict(
                     json.loads(self._read(inputs["config"]["S3Uri"]))
                 )
@@ -115,6 +214,13 @@ class LocalProcessing:
         finally:
             job.ended = datetime.now(UTC)
             job.done.set()
+            if self.on_change:
+                self.on_change()
+
+    def _local_input(self, uri: str) -> Path | None:
+        if self.s3_backend is None:
+            return None
+        return self.folders.folder_for(uri, self.s3_backend)
 
     def _read(self, uri: str) -> bytes:
         bucket, key = split_uri(uri)

@@ -27,7 +27,7 @@ from unittest import mock
 
 import boto3
 
-from .processing import LocalProcessing, OfflineSageMaker
+from .processing import LocalFolders, LocalProcessing, OfflineSageMaker
 from .sagemaker import Scenario, ScriptedSageMaker, TuningEngine, client_error
 from .template import Resolver
 
@@ -57,15 +57,36 @@ class Execution:
 
 @dataclass
 class Clock:
-    """Offline time: Wait states and retry intervals are recorded and scaled, not slept."""
+    """Offline time: Wait states and retry intervals are recorded and scaled, not slept.
+
+    A Wait also ends as soon as a local job changes state (``wake``): offline time skips to the
+    next thing that happens, so a poll does not lag a job that has just finished. Every Wait
+    state still runs, and the next poll sees what it would have seen after the full wait.
+    """
 
     scale: float = 0.0
     waits: list[float] = field(default_factory=list)
     retries: list[float] = field(default_factory=list)
+    _woken: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def pause(self, seconds: float) -> None:
         if self.scale > 0:
             time.sleep(seconds * self.scale)
+
+    def wake(self) -> None:
+        """A local job changed state: end the Wait now in progress."""
+        self._woken.set()
+
+    def wait(self, seconds: float, stopped: threading.Event) -> None:
+        """Sleep a Wait state's ``seconds``, scaled; end early when woken or ``stopped``."""
+        deadline = time.monotonic() + seconds * self.scale
+        while not stopped.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if self._woken.wait(min(remaining, 0.02)):
+                self._woken.clear()
+                return
 
 
 class FaultInjector:
@@ -190,7 +211,15 @@ class OfflineWorkflow:
         _runtime.reset()
         engine = (self._engine_factory or self._standin)(self.s3)
         self.engine = engine
-        self.processing = LocalProcessing(self.s3, region=REGION, account=ACCOUNT)
+        self.folders = LocalFolders()
+        self.processing = LocalProcessing(
+            self.s3,
+            region=REGION,
+            account=ACCOUNT,
+            folders=self.folders,
+            s3_backend=self._s3_backend(),
+            on_change=self.clock.wake,
+        )
         client = self.faults.wrap_sagemaker(OfflineSageMaker(engine, self.processing))
         self._stack.enter_context(mock.patch.object(_runtime, "sagemaker_client", lambda: client))
         self._stack.enter_context(
@@ -380,7 +409,7 @@ class OfflineWorkflow:
             workflow.clock.waits.append(float(wait_seconds))
             if workflow.clock.scale > 0:
                 # As Step Functions does, an execution stopped while waiting wakes up at once.
-                env.program_state_event.wait(wait_seconds * workflow.clock.scale)
+                workflow.clock.wait(wait_seconds, env.program_state_event)
 
         class RetryClock:
             @staticmethod
@@ -436,14 +465,28 @@ class OfflineWorkflow:
     def put_object(self, key: str, body: bytes) -> dict[str, Any]:
         return dict(self.s3.put_object(Bucket=self.data_bucket, Key=key, Body=body))
 
-    def upload_folder(self, folder: Path) -> list[str]:
-        """Put every file under ``folder`` into the data bucket, keyed by its relative path."""
-        keys = []
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            key = path.relative_to(folder).as_posix()
-            self.put_object(key, path.read_bytes())
-            keys.append(key)
-        return keys
+    def upload_folder(self, folder: Path, prefix: str = "") -> list[str]:
+        """Put every file under ``folder`` into the data bucket, keyed ``prefix`` + its path
+        relative to the folder; returns the keys.
+
+        The objects go straight into the emulator's store (an S3 request per file would cost
+        more than preparing the corpus), and jobs reading that prefix are served the folder
+        itself while the bucket holds what was loaded (``LocalFolders``).
+        """
+        return list(self.folders.load(folder, self.data_bucket, prefix, self._s3_backend()))
+
+    def local_path(self, uri: str) -> Path | None:
+        """Where an ``s3://`` location in the data bucket was loaded from, if from a folder."""
+        from ntm_tuning.locations import split_uri
+
+        bucket, key = split_uri(uri)
+        return self.folders.local_path(bucket, key)
+
+    @staticmethod
+    def _s3_backend() -> Any:
+        from moto.s3.models import s3_backends
+
+        return s3_backends[ACCOUNT]["aws"]
 
     def upload_request(self, key: str, body: bytes) -> str | None:
         """Upload a request; start the workflow if the S3 rule matches, as EventBridge would."""
