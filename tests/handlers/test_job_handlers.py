@@ -290,7 +290,8 @@ def described_training(name: str, billable: int) -> dict[str, Any]:
         "TrainingJobStatus": "Completed",
         "SecondaryStatus": "Completed",
         "HyperParameters": {
-            "feature_dim": "100",
+            # Not the request's 100: the detail must take the planned static values.
+            "feature_dim": "999",
             "num_topics": "5",
             "epochs": "50",
             "learning_rate": "0.01",
@@ -412,3 +413,109 @@ def test_the_best_jobs_quality_warnings_reach_the_succeeded_detail(
     )
     assert [w["code"] for w in detail["warnings"]] == codes
     assert all(w["message"] for w in detail["warnings"])
+
+
+def described_processing(name: str, status: str) -> dict[str, Any]:
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    return {
+        "ProcessingJobName": name,
+        "ProcessingJobArn": f"arn:aws:sagemaker:{REGION}:123456789012:processing-job/{name}",
+        "ProcessingJobStatus": status,
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "VolumeSizeInGB": 30,
+            }
+        },
+        "AppSpecification": {"ImageUri": "img"},
+        "RoleArn": "arn:aws:iam::123456789012:role/ntm-processing",
+        "CreationTime": now,
+    }
+
+
+@pytest.mark.parametrize(("status", "stops"), [("InProgress", True), ("Completed", False)])
+def test_cleanup_of_an_execution_aborted_while_preparing_stops_its_processing_job(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch, status: str, stops: bool
+) -> None:
+    request = start_event(accepted(aws, context))["request"]
+    cleanup.ledger().record_job(
+        EXECUTION, request, now=datetime.now(UTC), processing_job_name="ntm-prep-req"
+    )
+    stubber = stubbed_sagemaker(monkeypatch, cleanup)
+    stubber.add_response(
+        "describe_processing_job",
+        described_processing("ntm-prep-req", status),
+        {"ProcessingJobName": "ntm-prep-req"},
+    )
+    if stops:
+        stubber.add_response("stop_processing_job", {}, {"ProcessingJobName": "ntm-prep-req"})
+    result = cleanup.handler(status_change(EXECUTION, "ABORTED"), context)
+    stubber.assert_no_pending_responses()
+    assert result["processing_job_name"] == "ntm-prep-req"
+    assert result["stopped"] is stops
+    (event,) = aws.published()
+    assert event["detail-type"] == "NTM Tuning Job Failed"
+    assert event["detail"]["request_id"] == request["request_id"]
+    assert event["detail"]["reason"]["code"] == "ExecutionAborted"
+    assert event["detail"]["reason"]["message"].endswith("aborted") is not stops
+
+
+# Five counters, five different values: a field read from the wrong counter shows.
+DISTINCT_COUNTERS = {
+    "Completed": 5,
+    "InProgress": 4,
+    "RetryableError": 3,
+    "NonRetryableError": 2,
+    "Stopped": 1,
+}
+DISTINCT_FIELDS = {
+    "completed": 5,
+    "in_progress": 4,
+    "retryable_error": 3,
+    "non_retryable_error": 2,
+    "stopped": 1,
+}
+
+
+def test_poll_reads_each_counter_from_its_own_field(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stubber = stubbed_sagemaker(monkeypatch, poll)
+    described = {
+        **described_job("ntm-x", "InProgress"),
+        "TrainingJobStatusCounters": DISTINCT_COUNTERS,
+    }
+    stubber.add_response(
+        "describe_hyper_parameter_tuning_job", described, {"HyperParameterTuningJobName": "ntm-x"}
+    )
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    result = poll.handler({"tuning_job_name": "ntm-x", "watch_deadline": future}, context)
+    assert result == {
+        "status": "InProgress",
+        "counters": DISTINCT_FIELDS,
+        "failure_reason": None,
+        "deadline_passed": False,
+    }
+
+
+def test_cleanup_reports_each_counter_of_the_job_it_stopped(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = accepted(aws, context)
+    start.handler(start_event(state), context)
+    name = state["tuning_job_name"]
+    stubber = stubbed_sagemaker(monkeypatch, cleanup)
+    stubber.add_response(
+        "describe_hyper_parameter_tuning_job",
+        {**described_job(name, "InProgress"), "TrainingJobStatusCounters": DISTINCT_COUNTERS},
+        {"HyperParameterTuningJobName": name},
+    )
+    stubber.add_response(
+        "stop_hyper_parameter_tuning_job", {}, {"HyperParameterTuningJobName": name}
+    )
+    cleanup.handler(status_change(EXECUTION, "ABORTED"), context)
+    (event,) = aws.published()
+    assert event["detail-type"] == "NTM Tuning Job Stopped"
+    assert event["detail"]["counters"] == DISTINCT_FIELDS
+    assert event["detail"]["status"] == "Stopping"

@@ -165,3 +165,33 @@ def test_a_failed_entry_raises_so_the_state_machine_retries(
 def test_unknown_detail_type_is_refused(aws: Aws, context: LambdaContext) -> None:
     with pytest.raises(ValueError, match="unknown detail type"):
         send("Something Else", {}, context)
+
+
+@pytest.mark.parametrize(
+    ("detail_type", "status"),
+    [("NTM Tuning Job Failed", "Failed"), ("NTM Tuning Job Stopped", "Stopped")],
+)
+def test_failed_and_stopped_events_carry_each_counter_of_the_poll(
+    aws: Aws, context: LambdaContext, detail_type: str, status: str
+) -> None:
+    counters = {
+        "completed": 5,
+        "in_progress": 4,
+        "retryable_error": 3,
+        "non_retryable_error": 2,
+        "stopped": 1,
+    }
+    state = accepted_state(aws, context)
+    state["start"] = {"tuning_job_arn": "arn:x", "duplicate": False}
+    state["job"] = {
+        "status": status,
+        "failure_reason": "AlgorithmError: bad data",
+        "deadline_passed": False,
+        "counters": counters,
+    }
+    send(detail_type, state, context)
+    detail = only_event(aws, detail_type)["detail"]
+    assert detail["counters"] == counters
+    assert detail["status"] == status
+    assert detail["tuning_job_name"] == state["tuning_job_name"]
+    assert detail["tuning_job_arn"] == "arn:x"

@@ -204,3 +204,24 @@ def test_a_request_over_the_cost_budget_is_rejected_with_its_estimate(
     result = run(aws.put_request(body), context)
     assert ("resource_limits.max_jobs", "cost_budget") in rules(result)
     assert result["rejection"]["cost_estimate"]["max_usd"] == pytest.approx(50 * 3.825)
+
+
+def test_an_idempotency_key_does_not_collide_with_an_equal_event_id(
+    aws: Aws, context: LambdaContext
+) -> None:
+    aws.put_dataset()
+
+    def event(event_id: str, **request: Any) -> dict[str, Any]:
+        return {
+            "origin": "event",
+            "event_id": event_id,
+            "event_time": "2026-11-27T12:00:00Z",
+            "source": "com.example.corpus",
+            "request": example_request(**request),
+        }
+
+    by_event_id = run(event("x"), context)
+    by_key = run(event("other", idempotency_key="x"), context)
+    assert by_event_id["outcome"] == by_key["outcome"] == "accepted"
+    assert by_event_id["tuning_job_name"] == "ntm-c16f378b13c991ba5ccdc5b1"
+    assert by_key["tuning_job_name"] == "ntm-76b945435ce809f9293d182d"

@@ -731,3 +731,36 @@ def test_absurd_numbers_are_rejected_not_crashed(value: object) -> None:
     assert ("hyperparameters.learning_rate", "ntm_value") in rejected(
         minimal(hyperparameters={"learning_rate": value})
     )
+
+
+# 10 jobs x 3600 s x 2 instances at $0.5/h: a worst case of exactly $10.00, no rounding.
+BOUNDARY_PRICES = {"ml.g4dn.xlarge": 0.5, "ml.g5.xlarge": 1.0, "ml.p3.2xlarge": 2.0}
+BOUNDARY_REQUEST = minimal(resource_limits={"max_jobs": 10}, resources={"instance_count": 2})
+
+
+def test_a_worst_case_exactly_at_the_budget_is_accepted() -> None:
+    create_request = build(
+        BOUNDARY_REQUEST,
+        DataFacts(vocabulary_size=500, train_objects=2),
+        instance_prices=BOUNDARY_PRICES,
+        max_request_cost_usd=10.0,
+    )
+    assert create_request["TrainingJobDefinition"]["ResourceConfig"]["InstanceCount"] == 2
+
+
+def test_a_worst_case_just_over_the_budget_is_rejected() -> None:
+    with pytest.raises(RequestRejected) as caught:
+        build(
+            BOUNDARY_REQUEST,
+            DataFacts(vocabulary_size=500, train_objects=2),
+            instance_prices=BOUNDARY_PRICES,
+            max_request_cost_usd=9.99,
+        )
+    assert [(v.field, v.rule) for v in caught.value.violations] == [
+        ("resource_limits.max_jobs", "cost_budget")
+    ]
+    assert caught.value.cost_estimate is not None
+    assert caught.value.cost_estimate["max_usd"] == 10.0
+    assert caught.value.cost_estimate["instance_count"] == 2
+    assert caught.value.cost_estimate["max_billable_seconds"] == 10 * 3600 * 2
+    assert "over the $9.99 budget" in caught.value.violations[0].message

@@ -41,3 +41,36 @@ def test_version_wins_over_etag_and_quotes_do_not_matter() -> None:
     assert naming.s3_identity("b", "k", "v1", "e") == naming.s3_identity("b", "k", "v1", "other")
     assert naming.s3_identity("b", "k", None, '"abc"') == naming.s3_identity("b", "k", None, "abc")
     assert naming.s3_identity("b", "k", "v1", None) != naming.s3_identity("b", "k", "v2", None)
+
+
+def test_golden_names_for_known_identities() -> None:
+    # Changing how a request is identified renames every job: a redelivery after a deployment
+    # would then start a second tuning job for the same request.
+    versioned = naming.s3_identity(
+        "ntm-data-bucket", "requests/run.json", "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY", '"abc"'
+    )
+    assert (
+        versioned
+        == "s3://ntm-data-bucket/requests/run.json#version=3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
+    )
+    assert naming.tuning_job_name(naming.request_id(versioned)) == "ntm-bf0150504ac7b48768827859"
+    unversioned = naming.s3_identity(
+        "ntm-data-bucket", "requests/run.json", None, '"9b2cf535f27731c974343645a3985328"'
+    )
+    assert (
+        unversioned
+        == "s3://ntm-data-bucket/requests/run.json#etag=9b2cf535f27731c974343645a3985328"
+    )
+    assert naming.tuning_job_name(naming.request_id(unversioned)) == "ntm-f4e3d8d303e9e37570796c25"
+    assert naming.tuning_job_name(naming.request_id(naming.key_identity("x"))) == (
+        "ntm-76b945435ce809f9293d182d"
+    )
+    assert naming.tuning_job_name(naming.request_id(naming.event_identity("x"))) == (
+        "ntm-c16f378b13c991ba5ccdc5b1"
+    )
+
+
+def test_an_idempotency_key_and_an_event_id_that_are_equal_name_different_jobs() -> None:
+    assert naming.request_id(naming.key_identity("x")) != naming.request_id(
+        naming.event_identity("x")
+    )

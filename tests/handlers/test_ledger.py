@@ -1,0 +1,89 @@
+"""The ledger's items as DynamoDB holds them: read back every field written, expiry included."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+from ntm_tuning.handlers import validate
+from ntm_tuning.ledger import Ledger
+
+from tests.handlers.conftest import Aws, LambdaContext, example_request
+from tests.settings_factory import LEDGER, REGION
+
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:run-1"
+NOW = datetime(2026, 11, 27, 12, 30, 15, tzinfo=UTC)
+
+
+@pytest.fixture
+def table() -> Iterator[Ledger]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(
+            TableName=LEDGER,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield Ledger(LEDGER, ttl_days=7, dynamodb=dynamodb)
+
+
+def item(ledger: Ledger, key: str) -> dict[str, dict[str, str]]:
+    found = ledger.dynamodb.get_item(TableName=LEDGER, Key={"pk": {"S": key}})
+    return dict(found["Item"])
+
+
+def test_a_claim_names_its_execution_and_expires_after_the_ttl_in_days(table: Ledger) -> None:
+    assert table.claim("req-1", EXECUTION, now=NOW) is True
+    assert item(table, "request#req-1") == {
+        "pk": {"S": "request#req-1"},
+        "execution_id": {"S": EXECUTION},
+        "claimed_at": {"S": NOW.isoformat()},
+        "expires_at": {"N": str(int((NOW + timedelta(days=7)).timestamp()))},
+    }
+    assert table.claimant("req-1") == EXECUTION
+    assert table.claim("req-1", EXECUTION, now=NOW) is True  # its own retry
+    assert table.claim("req-1", "another-execution", now=NOW) is False
+    assert table.claimant("req-1") == EXECUTION
+
+
+def test_a_recorded_job_expires_after_the_ttl_in_days(table: Ledger) -> None:
+    request = {"request_id": "req-1", "request_name": "demo", "origin": {"kind": "event"}}
+    table.record_job(EXECUTION, request, now=NOW, processing_job_name="ntm-prep-1")
+    stored = item(table, f"execution#{EXECUTION}")
+    assert stored["expires_at"] == {"N": str(int((NOW + timedelta(days=7)).timestamp()))}
+    assert stored["started_at"] == {"S": NOW.isoformat()}
+    assert "tuning_job_name" not in stored
+    assert table.job_of(EXECUTION) == {
+        "tuning_job_name": None,
+        "processing_job_name": "ntm-prep-1",
+        "request": request,
+    }
+    table.record_job(EXECUTION, request, now=NOW, tuning_job_name="ntm-tune-1")
+    assert table.job_of(EXECUTION) == {
+        "tuning_job_name": "ntm-tune-1",
+        "processing_job_name": None,
+        "request": request,
+    }
+
+
+def test_validation_claims_with_the_deployments_ttl(
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGER_TTL_DAYS", "3")
+    aws.put_dataset()
+    state = validate.handler(
+        {"delivery": aws.put_request(example_request()), "execution_id": EXECUTION}, context
+    )
+    assert state["outcome"] == "accepted"
+    claim = aws.dynamodb.get_item(
+        TableName=LEDGER, Key={"pk": {"S": f"request#{state['request_id']}"}}
+    )["Item"]
+    assert claim["execution_id"] == {"S": EXECUTION}
+    claimed_at = datetime.fromisoformat(claim["claimed_at"]["S"])
+    assert abs(datetime.now(UTC) - claimed_at) < timedelta(minutes=5)
+    lifetime = int(claim["expires_at"]["N"]) - claimed_at.timestamp()
+    assert 3 * 86400 - 1 < lifetime <= 3 * 86400
