@@ -208,6 +208,7 @@ _TUNING_KEYS: tuple[tuple[str, str, Kind], ...] = (
     ("earlyStopping", "early_stopping", "str"),
     ("numTopics", "num_topics", "int"),
     ("epochs", "epochs", "int"),
+    ("npmiMaxChannelBytes", "npmi_max_channel_bytes", "int"),
 )
 _PIPELINE_KEYS: tuple[tuple[str, str, Kind], ...] = (
     ("stackName", "stack_name", "str"),

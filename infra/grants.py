@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from ntm_tuning.training_logs import TRAINING_LOG_GROUP
 
 from infra.config import TUNING_JOB_NAME_PREFIX
 from infra.nag import acknowledge, arn_ref
@@ -134,6 +135,37 @@ def grant_sagemaker(
             "pipeline's jobs."
         ),
         resources=applies_to,
+    )
+
+
+def grant_training_logs_read(function: lambda_.Function) -> None:
+    """FilterLogEvents on SageMaker's training-job log group, and nothing else.
+
+    FilterLogEvents authorizes against the log group only (its one resource type, in the
+    Service Authorization Reference for CloudWatch Logs), and IAM evaluates a log group as
+    ``...:log-group:<name>:*``, so the ARN ends with ``:*``; it names no other group.
+    """
+    stack = Stack.of(function)
+    arn = stack.format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=f"{TRAINING_LOG_GROUP}:*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    function.add_to_role_policy(
+        iam.PolicyStatement(actions=["logs:FilterLogEvents"], resources=[arn])
+    )
+    _acknowledge(
+        function,
+        reason=(
+            f"Reads the training jobs' topics from their logs in {TRAINING_LOG_GROUP}; the "
+            "trailing :* is how IAM names a log group's events (FilterLogEvents has no "
+            "log-stream resource), and it covers that one group only."
+        ),
+        resources=[
+            "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
+            f"log-group:{TRAINING_LOG_GROUP}:*"
+        ],
     )
 
 

@@ -47,17 +47,20 @@ class HandlerSpec:
     handler: str
     description: str
     timeout_seconds: int = 60
+    memory_size: int = 256
 
 
 HANDLERS = (
     HandlerSpec("validate", "ntm_tuning.handlers.validate.handler", "Validates a tuning request"),
     HandlerSpec("start", "ntm_tuning.handlers.start.handler", "Starts the tuning job"),
     HandlerSpec("poll", "ntm_tuning.handlers.poll.handler", "Describes the tuning job"),
+    # Reads every training job's log and streams a held-out channel to score the topics.
     HandlerSpec(
         "summarize",
         "ntm_tuning.handlers.summarize.handler",
         "Summarizes the tuning job's results into a report",
-        timeout_seconds=120,
+        timeout_seconds=300,
+        memory_size=1024,
     ),
     HandlerSpec("publish", "ntm_tuning.handlers.publish.handler", "Publishes a result event"),
     HandlerSpec("stop", "ntm_tuning.handlers.stop.handler", "Stops an overdue tuning job"),
@@ -159,7 +162,7 @@ class TuningHandlers(Construct):
                 runtime=lambda_.Runtime.PYTHON_3_12,
                 architecture=lambda_.Architecture.ARM_64,
                 layers=[powertools],
-                memory_size=256,
+                memory_size=spec.memory_size,
                 timeout=Duration.seconds(spec.timeout_seconds),
                 tracing=lambda_.Tracing.ACTIVE,
                 environment=dict(environment),

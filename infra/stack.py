@@ -11,7 +11,13 @@ from constructs import Construct
 from infra.config import OUTPUT_PREFIX, REPORT_PREFIX, PipelineConfig
 from infra.dataset_preparation import DatasetPreparation
 from infra.dead_letters import DeadLetterQueues
-from infra.grants import grant_object_put, grant_object_read, grant_prefix_read, grant_sagemaker
+from infra.grants import (
+    grant_object_put,
+    grant_object_read,
+    grant_prefix_read,
+    grant_sagemaker,
+    grant_training_logs_read,
+)
 from infra.handlers import TuningHandlers
 from infra.ledger import Ledger
 from infra.monitoring import METRICS_NAMESPACE, Monitoring, WatchedRule
@@ -181,6 +187,19 @@ class NtmTuningStack(Stack):
             bucket=storage.artifacts_bucket,
             key=storage.key,
             key_prefix=REPORT_PREFIX,
+        )
+        # Topics: every training job's log, and the held-out channel and vocabulary for NPMI.
+        grant_training_logs_read(handlers.summarize)
+        grant_prefix_read(
+            handlers.summarize,
+            bucket=storage.data_bucket,
+            key=storage.key,
+            key_prefix="",
+            reason=(
+                "Streams the tuned dataset's test (or validation) channel and reads its "
+                "vocab.txt to score the topics (NPMI); requests may name datasets anywhere in "
+                "the data bucket, and the wildcard is limited to that bucket."
+            ),
         )
         results.bus.grant_put_events_to(handlers.publish)
         grant_sagemaker(

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import argparse
 import ast
-import io
 import json
 import os
 import sys
 import sysconfig
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -166,18 +164,67 @@ def _report(event: dict[str, Any], workflow: Any, log: Any) -> None:
     quality = detail.get("topic_quality") or {}
     if quality:
         npmi, uniqueness = quality.get("npmi"), quality.get("uniqueness")
-        print(f"topic quality: NPMI {npmi:.3f}, uniqueness {uniqueness:.3f}", file=log)
+        print(
+            f"trainer's topic quality (training documents): NPMI {npmi:.3f}, "
+            f"uniqueness {uniqueness:.3f}",
+            file=log,
+        )
     for warning in detail.get("warnings") or []:
         print(f"WARNING ({warning['code']}): {warning['message']}", file=log)
-    bucket, key = split_uri(best["model_artifact_uri"])
-    artifact = workflow.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    with tarfile.open(fileobj=io.BytesIO(artifact), mode="r:gz") as archive:
-        member = archive.extractfile("topics.json")
-        topics = json.loads(member.read()) if member else []
-    print("top words per topic:", file=log)
-    for number, topic in enumerate(topics):
-        print(f"  {number:2d}: {' '.join(topic['words'][:10])}", file=log)
+    _report_topics(detail, workflow, log)
     print("", file=log)
+
+
+def _report_topics(detail: dict[str, Any], workflow: Any, log: Any) -> None:
+    """The best job's topics as the pipeline read them back from its training log, and every
+    job's TU and NPMI from the report."""
+    unavailable = detail.get("topics_unavailable")
+    if unavailable:
+        print(f"topics unavailable: {unavailable['reason']}: {unavailable['message']}", file=log)
+    source = detail.get("topics_source") or {}
+    if source:
+        print(
+            f"topics read back from CloudWatch Logs {source['log_group']}, stream "
+            f"{source['log_stream']} (epoch {source['epoch']}): TU {detail['tu']}",
+            file=log,
+        )
+        if detail.get("wetc") is None:
+            print(f"WETC: not logged ({source.get('wetc_unavailable')})", file=log)
+        else:
+            print(f"WETC: {detail['wetc']}", file=log)
+        if detail.get("npmi") is not None:
+            print(
+                f"NPMI on the held-out {source['npmi_channel']} channel "
+                f"({source['npmi_documents']} documents): {detail['npmi']:.3f}",
+                file=log,
+            )
+        elif source.get("npmi_unavailable"):
+            reason = source["npmi_unavailable"]
+            print(f"NPMI left out: {reason['reason']}: {reason['message']}", file=log)
+        print("top words per topic (from the log):", file=log)
+        for number, topic in enumerate(detail.get("topics") or []):
+            print(f"  {number:2d} [tu {topic['tu']:.2f}]: {' '.join(topic['words'])}", file=log)
+        if source["topics_shown"] < source["topics_total"]:
+            print(f"  ... {source['topics_total']} in all, in the report", file=log)
+    bucket, key = split_uri(detail["report_uri"])
+    report = json.loads(workflow.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    front = report.get("pareto_front") or {}
+    print(
+        f"every training job (report; * = Pareto front of {', '.join(front.get('criteria', []))}):",
+        file=log,
+    )
+    for job in report["training_jobs"]:
+        loss, tu, npmi = job.get("objective"), job.get("tu"), job.get("npmi")
+        print(
+            f"  {'*' if job.get('pareto') else ' '} {job['rank']:2d} {job['name']} "
+            f"{job['status']:<9} loss {'-' if loss is None else f'{loss:.4f}'} "
+            f"TU {'-' if tu is None else f'{tu:.2f}'} "
+            f"NPMI {'-' if npmi is None else f'{npmi:.3f}'}"
+            + (
+                f" ({job['topics_unavailable']['reason']})" if job.get("topics_unavailable") else ""
+            ),
+            file=log,
+        )
 
 
 def _send_handler_logs_to(stream: Any) -> None:

@@ -15,7 +15,8 @@ when a completion criterion is met, or ``MaxRuntimeInSeconds`` passes, running j
 and the tuning job completes (it fails when no job reported an objective). What differs from
 SageMaker: one local "instance" whatever ``ResourceConfig`` says, billable time is wall time,
 ``ConvergenceDetected`` follows a documented local rule (see ``trainer.search``), and only
-S3Prefix channels are read.
+S3Prefix channels are read. Each training job's log goes to the emulated CloudWatch Logs, where
+SageMaker would put it (``offline.cloudwatch``), with NTM's topics block (TU, no WETC).
 
 With ``OfflineWorkflow``, give it a ``Clock`` with a small scale (0.01): with waits scaled to
 nothing, the state machine polls in a tight loop and takes a core from training. Call
@@ -75,6 +76,7 @@ from trainer.worker import (
     run_training_job,
 )
 
+from .cloudwatch import TrainingLogWriter
 from .sagemaker import check_shape, client_error, download_s3_prefix
 
 logger = logging.getLogger(__name__)
@@ -180,8 +182,10 @@ class LocalTuner:
         runner: Runner | None = None,
         region: str = REGION,
         account: str = ACCOUNT,
+        logs: Any = None,
     ) -> None:
         self.s3 = s3
+        self._logs = logs
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="ntm-local-tuner-"))
         self.threads_per_job = threads_per_job
@@ -192,6 +196,15 @@ class LocalTuner:
         self.account = account
         self.jobs: dict[str, _TuningJob] = {}
         self._lock = threading.RLock()
+
+    @property
+    def logs(self) -> TrainingLogWriter:
+        """Where training jobs log, as on SageMaker (the emulated CloudWatch Logs)."""
+        if self._logs is None:
+            import boto3
+
+            self._logs = boto3.client("logs", region_name=self.region)
+        return TrainingLogWriter(self._logs)
 
     # -- the TuningEngine calls ----------------------------------------------------------
     def create_hyper_parameter_tuning_job(self, **request: Any) -> dict[str, Any]:
@@ -686,6 +699,19 @@ class LocalTuner:
             training.started = training.started or datetime.fromtimestamp(outcome.started, UTC)
             training.ended = datetime.fromtimestamp(outcome.ended, UTC)
             training.pid = outcome.pid
+        try:
+            self.logs.write(
+                training.name,
+                started=training.wall_started or outcome.started,
+                ended=outcome.ended,
+                hyperparameters=training.hyperparameters,
+                epochs=training.epochs,
+                topics=outcome.topics,
+                failure_reason=outcome.failure_reason,
+                thread=outcome.pid,
+            )
+        except Exception:  # the job's outcome stands; its log is lost, as it would be on AWS
+            logger.exception("writing the log of %s failed", training.name)
         value = training.objective
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -27,6 +27,7 @@ from unittest import mock
 
 import boto3
 
+from .cloudwatch import strict_filter_log_events
 from .processing import LocalFolders, LocalProcessing, OfflineSageMaker
 from .sagemaker import Scenario, ScriptedSageMaker, TuningEngine, client_error
 from .template import Resolver
@@ -206,6 +207,7 @@ class OfflineWorkflow:
         self.sqs = boto3.client("sqs", region_name=REGION)
         self._create_resources()
         self._patch_moto()
+        self._stack.enter_context(strict_filter_log_events())
         from ntm_tuning.handlers import _runtime
 
         _runtime.reset()

@@ -59,6 +59,8 @@ class RunResult:
     artifact: str | None = None
     stopped: str | None = None  # None/"early_stopping": completed; "pruned", "stopped", ...
     epochs: list[dict[str, float]] = field(default_factory=list)
+    # Each topic's top words (word ids as text without a vocabulary), as NTM logs them.
+    topics: list[list[str]] | None = None
 
 
 @dataclass
@@ -75,6 +77,7 @@ class TrainingOutcome:
     stopped: str | None = None
     failure_reason: str | None = None
     epochs: list[dict[str, float]] = field(default_factory=list)
+    topics: list[list[str]] | None = None
 
 
 _reports: Any = None
@@ -132,6 +135,7 @@ def run_training_job(task: TrainingTask) -> TrainingOutcome:
         pid=os.getpid(),
         stopped=result.stopped,
         epochs=result.epochs,
+        topics=result.topics,
     )
 
 
@@ -194,9 +198,18 @@ def run_ntm(task: TrainingTask, report: Report) -> RunResult:
         max_epochs=task.max_epochs,
     )
     artifact = trained.save(Path(task.output_dir)) if trained.best_epoch else None
+    topics = None
+    if trained.best_epoch:
+        from .quality import top_word_ids
+
+        topics = [
+            [vocabulary[i] if vocabulary is not None else str(i) for i in row]
+            for row in top_word_ids(trained.topic_word()).tolist()
+        ]
     return RunResult(
         metrics=trained.metrics,
         artifact=str(artifact) if artifact else None,
         stopped=trained.stopped,
         epochs=trained.history,
+        topics=topics,
     )

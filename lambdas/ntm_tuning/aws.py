@@ -113,6 +113,23 @@ class DataStore:
             lines += 1
         return lines
 
+    def sizes(self, bucket: str, prefix: str, *, up_to: int) -> dict[str, int]:
+        """Size of each non-empty object starting with ``prefix``, at most ``up_to`` objects."""
+        found: dict[str, int] = {}
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": 1000}
+        ):
+            for item in page.get("Contents", []):
+                if item.get("Size", 0) > 0 and not item["Key"].endswith("/"):
+                    found[item["Key"]] = int(item["Size"])
+                    if len(found) >= up_to:
+                        return found
+        return found
+
+    def open(self, bucket: str, key: str) -> Any:
+        """The object's body, to read as a stream (close it when done)."""
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+
     def put_json(self, bucket: str, key: str, document: Any) -> str:
         self.s3.put_object(
             Bucket=bucket,

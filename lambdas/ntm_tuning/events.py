@@ -249,6 +249,46 @@ class ModelWarning(_Contract):
     message: str
 
 
+class TopicWords(_Contract):
+    """One topic as the training log shows it: its top words, best first, and its scores."""
+
+    words: list[str]
+    tu: float | None = Field(description="This topic's uniqueness, as logged.")
+    wetc: float | None = Field(
+        default=None, description="This topic's word-embedding coherence, when logged."
+    )
+
+
+class Unavailable(_Contract):
+    reason: str = Field(description="Machine-readable reason, e.g. no_topics_block.")
+    message: str
+
+
+class TopicsSource(_Contract):
+    """Where ``topics``, ``wetc``, ``tu`` and ``npmi`` come from."""
+
+    log_group: str
+    log_stream: str = Field(description="The instance's stream the block was read from (algo-1).")
+    epoch: str = Field(description="The epoch of the block, normally `final`.")
+    instances: int = Field(description="Instances (streams) that logged a topics block.")
+    topics_total: int = Field(description="Topics in the block (num_topics).")
+    topics_shown: int = Field(description="Topics in this event; the report has all of them.")
+    wetc_unavailable: str | None = Field(
+        default=None, description="Why the log has no WETC, when it has none."
+    )
+    npmi_channel: str | None = Field(
+        default=None, description="The held-out channel NPMI was computed on (test, validation)."
+    )
+    npmi_uri: str | None = None
+    npmi_documents: int | None = None
+    npmi_top_words: int | None = Field(
+        default=None, description="Top words per topic NPMI is computed over."
+    )
+    npmi_unavailable: Unavailable | None = Field(
+        default=None, description="Why NPMI was left out, when it was."
+    )
+
+
 class PreparedDataset(_Contract):
     """The dataset the preparation stage made from a corpus request's documents."""
 
@@ -283,6 +323,29 @@ class JobSucceededDetail(_RequestDetail):
         default_factory=list,
         description="Problems of the best model that its objective does not show, when its "
         "trainer reports them (the offline trainer does): for example collapsed topics.",
+    )
+    topics: list[TopicWords] | None = Field(
+        default=None,
+        description="The best job's topics, read from its training log's final topics block "
+        "(at most 10 words each, and as many topics as fit a fixed size; see topics_source).",
+    )
+    wetc: float | None = Field(
+        default=None,
+        description="The best job's mean word-embedding topic coherence (0..1), as NTM logs it "
+        "(only with vocab.txt in the auxiliary channel).",
+    )
+    tu: float | None = Field(
+        default=None, description="The best job's mean topic uniqueness (1/K..1), as logged."
+    )
+    npmi: float | None = Field(
+        default=None,
+        description="Mean NPMI of the best job's topics on the held-out channel (-1..1).",
+    )
+    topics_source: TopicsSource | None = None
+    topics_unavailable: Unavailable | None = Field(
+        default=None,
+        description="Why the best job's topics could not be read from its log, when they could "
+        "not (no_log, no_topics_block, truncated, no_permission, log_read_limit, log_error).",
     )
     started_at: str | None
     ended_at: str | None

@@ -75,6 +75,9 @@ class TuningDefaults(BaseModel):
     early_stopping: EarlyStopping = "Off"
     num_topics: int = Field(default=20, ge=2, le=1000)
     epochs: int = Field(default=50, ge=1, le=100)
+    # The largest held-out channel (test, else validation) the summary streams to score the
+    # best topics' NPMI; above it, NPMI is left out and the event says why. 0: never.
+    npmi_max_channel_bytes: int = Field(default=64 * 1024 * 1024, ge=0, le=10 * 1024**3)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

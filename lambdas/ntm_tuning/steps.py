@@ -7,6 +7,7 @@ call the same code.
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import TypeAdapter, ValidationError
 
-from . import events, naming, preparation
+from . import events, naming, preparation, topic_report
 from .aws import DataStore, EventPublisher, ObjectTooLarge, TuningJobs, error_code
 from .builder import (
     TAG_PREFIX,
@@ -31,6 +32,7 @@ from .locations import split_uri
 from .request import CORPUS_SETTING_ERROR, TuningRequest
 from .settings import Settings
 from .summary import rank_training_jobs, summarize_tuning_job
+from .training_logs import TrainingLogs
 
 MAX_REQUEST_BYTES = 256 * 1024
 EXECUTION_TAG = f"{TAG_PREFIX}execution"
@@ -444,9 +446,22 @@ def stop(tuning_job_name: str, jobs: TuningJobs) -> dict[str, Any]:
 
 
 def summarize(
-    state: dict[str, Any], settings: Settings, jobs: TuningJobs, store: DataStore
+    state: dict[str, Any],
+    settings: Settings,
+    jobs: TuningJobs,
+    store: DataStore,
+    logs: TrainingLogs | None = None,
+    *,
+    seconds_left: float | None = None,
 ) -> dict[str, Any]:
-    """Describe the best job, rank all of them, write the report, and build the Succeeded detail."""
+    """Describe the best job, rank all of them, read their topics from their training logs,
+    score them, write the report, and build the Succeeded detail.
+
+    ``seconds_left``: the time this step may take; half of it goes to reading logs, and NPMI
+    stops at 85% of it, so the report is always written."""
+    started = time.monotonic()
+    log_deadline = started + seconds_left * 0.5 if seconds_left else None
+    npmi_deadline = started + seconds_left * 0.85 if seconds_left else None
     name = state["tuning_job_name"]
     tuning_job = jobs.describe(name)
     summaries = jobs.training_jobs(name)
@@ -458,18 +473,37 @@ def summarize(
     ranked = rank_training_jobs(summaries, described)
     report_key = f"{settings.report_prefix}{name}.json"
     report_uri = f"s3://{settings.artifacts_bucket}/{report_key}"
+    best_name = tuning_job["BestTrainingJob"]["TrainingJobName"]
+    best_training_job = described.get(best_name) or jobs.describe_training_job(best_name)
+    logs = logs or TrainingLogs()
+    # The best job first, so that it is read whatever the time budget allows.
+    order = sorted(ranked, key=lambda job: job["name"] != best_name)
+    found = topic_report.read_all(order, logs, deadline=log_deadline)
+    npmi = topic_report.score_npmi(
+        found,
+        best_training_job,
+        vocabulary_uri=state.get("vocabulary_uri"),
+        store=store,
+        max_bytes=settings.tuning.npmi_max_channel_bytes,
+        deadline=npmi_deadline,
+    )
+    pareto = topic_report.annotate(ranked, found, npmi)
     detail = summarize_tuning_job(
         state=state,
         tuning_job=tuning_job,
-        best_training_job=described.get(tuning_job["BestTrainingJob"]["TrainingJobName"])
-        or jobs.describe_training_job(tuning_job["BestTrainingJob"]["TrainingJobName"]),
+        best_training_job=best_training_job,
         ranked=ranked,
         report_uri=report_uri,
+        topic_fields=topic_report.event_fields(best_name, found, npmi, logs.log_group),
     )
     store.put_json(
         settings.artifacts_bucket,
         report_key,
-        {"summary": detail.model_dump(mode="json"), "training_jobs": ranked},
+        {
+            "summary": detail.model_dump(mode="json"),
+            "training_jobs": ranked,
+            "pareto_front": pareto,
+        },
     )
     return {"detail": detail.model_dump(mode="json"), "report_uri": report_uri}
 

@@ -73,8 +73,10 @@ def summarize_tuning_job(
     best_training_job: dict[str, Any],
     ranked: list[dict[str, Any]],
     report_uri: str,
+    topic_fields: dict[str, Any] | None = None,
 ) -> events.JobSucceededDetail:
-    """The Succeeded detail for a completed tuning job."""
+    """The Succeeded detail for a completed tuning job; ``topic_fields`` are the best job's
+    topics fields (see ``topic_report.event_fields``)."""
     best = tuning_job["BestTrainingJob"]
     metric = best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
     counters = tuning_job.get("TrainingJobStatusCounters", {})
@@ -158,6 +160,7 @@ def summarize_tuning_job(
         dataset=state.get("dataset"),
         topic_quality=quality,
         warnings=warnings,
+        **(topic_fields or {}),
         started_at=_iso(tuning_job.get("CreationTime")),
         ended_at=_iso(tuning_job.get("HyperParameterTuningEndTime")),
     )

@@ -38,7 +38,9 @@ ENVIRONMENT_KEYS = {
     "PREPARED_PREFIX",
 }
 # Functions that read more than one small object get more time.
-LONGER_TIMEOUT = {"summarize", "prepare_finish"}
+LONGER_TIMEOUT = {"prepare_finish"}
+# The summary reads every training job's log and streams a held-out channel (up to 64 MB).
+SUMMARIZE = {"timeout": 300, "memory": 1024}
 
 
 def _function(synthesized: Synthesized, name: str) -> dict[str, Any]:
@@ -60,8 +62,14 @@ def test_function_settings(synthesized: Synthesized, name: str) -> None:
     props = _function(synthesized, name)
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["arm64"]
-    assert props["MemorySize"] == 256
-    assert props["Timeout"] == (120 if name in LONGER_TIMEOUT else 60)
+    if name == "summarize":
+        assert (props["Timeout"], props["MemorySize"]) == (
+            SUMMARIZE["timeout"],
+            SUMMARIZE["memory"],
+        )
+    else:
+        assert props["MemorySize"] == 256
+        assert props["Timeout"] == (120 if name in LONGER_TIMEOUT else 60)
     assert props["TracingConfig"] == {"Mode": "Active"}
 
 
@@ -71,6 +79,35 @@ def test_functions_share_one_code_asset(synthesized: Synthesized) -> None:
         for f in synthesized.resources("AWS::Lambda::Function").values()
     }
     assert len(codes) == 1
+
+
+def test_the_code_asset_ships_the_handlers_and_the_recordio_reader(
+    synthesized: Synthesized,
+) -> None:
+    """The summary imports preparation.recordio (standard library); the asset must hold it,
+    byte for byte, beside the handlers, and nothing compiled."""
+    root = Path(__file__).resolve().parents[2]
+    (code,) = {
+        json.dumps(f["Properties"]["Code"], sort_keys=True)
+        for f in synthesized.resources("AWS::Lambda::Function").values()
+    }
+    manifest = json.loads(
+        (
+            Path(synthesized.assembly.directory) / f"{synthesized.stack.artifact_id}.assets.json"
+        ).read_text()
+    )
+    key = json.loads(code)["S3Key"]
+    (asset,) = [
+        a
+        for a in manifest["files"].values()
+        if any(d["objectKey"] == key for d in a["destinations"].values())
+    ]
+    staged = Path(synthesized.assembly.directory) / asset["source"]["path"]
+    for module in ("preparation/recordio.py", "preparation/__init__.py"):
+        assert (staged / module).read_bytes() == (root / module).read_bytes(), module
+    assert (staged / "ntm_tuning/handlers/summarize.py").is_file()
+    assert not list(staged.rglob("__pycache__"))
+    assert not list(staged.rglob("*.pyc"))
 
 
 def test_powertools_layer_comes_from_ssm_at_deploy_time(synthesized: Synthesized) -> None:

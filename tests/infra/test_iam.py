@@ -33,6 +33,10 @@ TRAINING_JOBS = (
 PROCESSING_JOBS = (
     "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:processing-job/ntm-*"
 )
+TRAINING_LOGS = (
+    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+    "log-group:/aws/sagemaker/TrainingJobs:*"
+)
 ASSETS_BUCKET = "arn:${AWS::Partition}:s3:::cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"
 
 
@@ -360,7 +364,11 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
             TUNING_JOBS: {describe, "sagemaker:ListTrainingJobsForHyperParameterTuningJob"},
             TRAINING_JOBS: {"sagemaker:DescribeTrainingJob"},
             f"${{{artifacts}.Arn}}/reports/*": {"s3:PutObject"},
-            f"${{{key}.Arn}}": {"kms:GenerateDataKey", "kms:Encrypt"},
+            # Topics: the training jobs' logs; NPMI: the held-out channel and vocab.txt.
+            TRAINING_LOGS: {"logs:FilterLogEvents"},
+            f"${{{data}.Arn}}/*": {"s3:GetObject"},
+            f"${{{data}.Arn}}": {"s3:ListBucket"},
+            f"${{{key}.Arn}}": {"kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"},
         },
         "publish": {f"${{{bus}.Arn}}": {"events:PutEvents"}},
         "stop": {TUNING_JOBS: {"sagemaker:StopHyperParameterTuningJob", describe}},
@@ -417,6 +425,21 @@ def test_function_permissions(synthesized: Synthesized, name: str) -> None:
         "*": {"xray:PutTraceSegments", "xray:PutTelemetryRecords"},
     }
     assert granted == expected
+
+
+def test_only_the_summary_reads_training_logs_and_only_the_training_job_group(
+    synthesized: Synthesized,
+) -> None:
+    """FilterLogEvents on /aws/sagemaker/TrainingJobs alone, for the summary alone; no other
+    CloudWatch Logs read anywhere."""
+    reads = {"logs:FilterLogEvents", "logs:GetLogEvents", "logs:StartQuery", "logs:GetQueryResults"}
+    readers = {}
+    for name in HANDLERS:
+        for statement in statements_of_role(synthesized, role_id_of_function(synthesized, name)):
+            granted = reads & set(actions(statement))
+            if granted and statement["Effect"] == "Allow":
+                readers[name] = (granted, [render(r) for r in resources(statement)])
+    assert readers == {"summarize": ({"logs:FilterLogEvents"}, [TRAINING_LOGS])}
 
 
 def test_ledger_and_queue_key_use_only_through_the_service(synthesized: Synthesized) -> None:

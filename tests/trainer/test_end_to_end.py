@@ -55,6 +55,10 @@ def test_example_request_tunes_real_models(template: dict[str, Any], tmp_path: P
             described = (
                 tuners[0].describe_training_job(TrainingJobName=best["name"]) if best else {}
             )
+            report_bucket, _, report_key = detail["report_uri"].removeprefix("s3://").partition("/")
+            report = json.loads(
+                wf.s3.get_object(Bucket=report_bucket, Key=report_key)["Body"].read()
+            )
         finally:
             for tuner in tuners:
                 tuner.close()
@@ -80,6 +84,15 @@ def test_example_request_tunes_real_models(template: dict[str, Any], tmp_path: P
     assert {"model.pt", "topic_word.npy", "hyperparameters.json", "metrics.json"} <= names
     assert len(topics) == 6 and all(set(t["words"]) <= set(WORDS) for t in topics)
     assert metrics["final"]["validation:total_loss"] == best["objective"]["value"]
+    # The topics came back through CloudWatch Logs and NTM's log format: the trained model's.
+    assert [t["words"] for t in detail["topics"]] == [t["words"] for t in topics]
+    assert detail["tu"] == round(quality["uniqueness"], 2)
+    assert detail["wetc"] is None and "offline" in detail["topics_source"]["wetc_unavailable"]
+    assert detail["topics_source"]["log_stream"].startswith(f"{best['name']}/algo-1-")
+    assert detail["topics_source"]["npmi_channel"] == "test"
+    assert -1 <= detail["npmi"] <= 1
+    completed = [j for j in report["training_jobs"] if j["status"] == "Completed"]
+    assert completed and all(j["tu"] is not None and j["npmi"] is not None for j in completed)
     reported = {m["MetricName"] for m in described["FinalMetricDataList"]}
     assert {
         "validation:total_loss",

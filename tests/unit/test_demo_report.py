@@ -1,10 +1,10 @@
-"""What ``make demo`` prints about the best model, warnings included."""
+"""What ``make demo`` prints about the best model: warnings, and its topics as read back from
+its training log."""
 
 from __future__ import annotations
 
 import io
 import json
-import tarfile
 from typing import Any
 
 from ntm_tuning import events
@@ -21,30 +21,38 @@ class _Body:
 
 
 class _S3:
-    def __init__(self, artifact: bytes) -> None:
-        self.artifact = artifact
+    def __init__(self, report: bytes) -> None:
+        self.report = report
 
     def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
-        assert (Bucket, Key) == ("artifacts", "jobs/best/output/model.tar.gz")
-        return {"Body": _Body(self.artifact)}
+        assert (Bucket, Key) == ("artifacts", "reports/tuning.json")
+        return {"Body": _Body(self.report)}
 
 
 class _Workflow:
-    def __init__(self, artifact: bytes) -> None:
-        self.s3 = _S3(artifact)
+    def __init__(self, report: bytes) -> None:
+        self.s3 = _S3(report)
 
 
-def _artifact(topics: list[list[str]]) -> bytes:
-    data = json.dumps([{"topic": k, "words": words} for k, words in enumerate(topics)]).encode()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        info = tarfile.TarInfo("topics.json")
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+def _report_of(topics: list[list[str]]) -> bytes:
+    """The tuning job's report: every job with its topics, TU and NPMI."""
+    job = {
+        "rank": 1,
+        "name": "best",
+        "status": "Completed",
+        "objective": 218.4,
+        "tu": 0.9,
+        "npmi": -0.23,
+        "pareto": True,
+        "topics": [{"words": words, "tu": 0.9, "wetc": None} for words in topics],
+        "topics_unavailable": None,
+    }
+    return json.dumps(
+        {"training_jobs": [job], "pareto_front": {"criteria": ["objective (min)", "tu (max)"]}}
+    ).encode()
 
 
-def _event(warnings: list[dict[str, str]]) -> dict[str, Any]:
+def _event(warnings: list[dict[str, str]], topics: list[list[str]]) -> dict[str, Any]:
     return {
         "detail-type": "NTM Tuning Job Succeeded",
         "detail": {
@@ -57,6 +65,23 @@ def _event(warnings: list[dict[str, str]]) -> dict[str, Any]:
             },
             "topic_quality": {"npmi": -0.23, "uniqueness": 0.9},
             "warnings": warnings,
+            "report_uri": "s3://artifacts/reports/tuning.json",
+            # The best job's topics as the summary read them back from its training log.
+            "topics": [{"words": words, "tu": 0.9, "wetc": None} for words in topics],
+            "tu": 0.9,
+            "wetc": None,
+            "npmi": -0.23,
+            "topics_source": {
+                "log_group": "/aws/sagemaker/TrainingJobs",
+                "log_stream": "best/algo-1-1",
+                "epoch": "final",
+                "instances": 1,
+                "topics_total": len(topics),
+                "topics_shown": len(topics),
+                "wetc_unavailable": "no word embeddings offline",
+                "npmi_channel": "test",
+                "npmi_documents": 10,
+            },
         },
     }
 
@@ -66,7 +91,8 @@ def test_the_demo_prints_each_warning_of_the_best_model() -> None:
         {"code": code, "message": message} for code, message in events.MODEL_WARNINGS.items()
     ]
     log = io.StringIO()
-    _report(_event(warnings), _Workflow(_artifact([["a", "b"], ["a", "b"]])), log)
+    topics = [["a", "b"], ["a", "b"]]
+    _report(_event(warnings, topics), _Workflow(_report_of(topics)), log)
     printed = log.getvalue()
     for code, message in events.MODEL_WARNINGS.items():
         assert f"WARNING ({code}): {message}" in printed
@@ -75,6 +101,19 @@ def test_the_demo_prints_each_warning_of_the_best_model() -> None:
 
 def test_no_warning_no_warning_line() -> None:
     log = io.StringIO()
-    _report(_event([]), _Workflow(_artifact([["a", "b"], ["c", "d"]])), log)
+    topics = [["a", "b"], ["c", "d"]]
+    _report(_event([], topics), _Workflow(_report_of(topics)), log)
     assert "WARNING" not in log.getvalue()
     assert "c d" in log.getvalue()
+
+
+def test_the_demo_shows_the_topics_read_from_the_log_and_every_jobs_tu_and_npmi() -> None:
+    log = io.StringIO()
+    topics = [["alpha", "beta"], ["gamma", "delta"]]
+    _report(_event([], topics), _Workflow(_report_of(topics)), log)
+    printed = log.getvalue()
+    assert "stream best/algo-1-1 (epoch final): TU 0.9" in printed
+    assert "WETC: not logged (no word embeddings offline)" in printed
+    assert "NPMI on the held-out test channel (10 documents): -0.230" in printed
+    assert " 1 [tu 0.90]: gamma delta" in printed
+    assert "* " in printed and "TU 0.90 NPMI -0.230" in printed

@@ -13,6 +13,7 @@ from .. import aws, metrics
 from ..aws import DataStore, EventPublisher, TuningJobs
 from ..ledger import Ledger
 from ..settings import Settings, load_settings
+from ..training_logs import TrainingLogs
 
 SERVICE = "ntm-tuning"
 logger = Logger(service=SERVICE)
@@ -30,6 +31,15 @@ def sagemaker_client() -> Any:
 
 def events_client() -> Any:
     return aws.client("events")
+
+
+def logs_client() -> Any:
+    return aws.client("logs")
+
+
+@lru_cache(maxsize=1)
+def training_logs() -> TrainingLogs:
+    return TrainingLogs(logs_client())
 
 
 @lru_cache(maxsize=1)
@@ -79,5 +89,5 @@ def reset() -> None:
     """Forget cached settings and clients (tests and the offline runtime switch environments)."""
     load_settings.cache_clear()
     aws.client.cache_clear()
-    for cached in (data_store, tuning_jobs, event_publisher, ledger):
+    for cached in (data_store, tuning_jobs, event_publisher, ledger, training_logs):
         cached.cache_clear()

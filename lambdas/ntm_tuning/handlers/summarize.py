@@ -7,18 +7,27 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import steps
-from ._runtime import data_store, logger, settings, tracer, tuning_jobs
+from ._runtime import data_store, logger, settings, tracer, training_logs, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = steps.summarize(event, settings(), tuning_jobs(), data_store())
+    result = steps.summarize(
+        event,
+        settings(),
+        tuning_jobs(),
+        data_store(),
+        training_logs(),
+        # Leave ten seconds to return the result.
+        seconds_left=max(context.get_remaining_time_in_millis() / 1000 - 10, 1),
+    )
     logger.info(
         "tuning job summarized",
         extra={
             "tuning_job_name": event["tuning_job_name"],
             "report_uri": result["report_uri"],
+            "topics_unavailable": result["detail"].get("topics_unavailable"),
         },
     )
     return result
