@@ -161,6 +161,11 @@ class NtmTuningStack(Stack):
         )
 
         grant_object_read(handlers.validate, bucket=storage.data_bucket, key=storage.key)
+        # Warm-start parents are described (status, hyperparameters, tags) before starting.
+        for checks_parents in (handlers.validate, handlers.prepare_finish):
+            grant_sagemaker(
+                checks_parents, tuning_job_actions=[DESCRIBE_TUNING_JOB, "sagemaker:ListTags"]
+            )
         grant_sagemaker(
             handlers.start,
             tuning_job_actions=[

@@ -179,6 +179,7 @@ class ScriptedSageMaker:
                 raise client_error(
                     operation, "ResourceInUse", f"Hyperparameter tuning job {name} already exists"
                 )
+            self._check_parents(operation, request)
             arn = self._arn("hyper-parameter-tuning-job", name)
             self.jobs[name] = _Job(request=request, arn=arn, created=datetime.now(UTC))
             running = sum(job.status in ("InProgress", "Stopping") for job in self.jobs.values())
@@ -228,6 +229,24 @@ class ScriptedSageMaker:
                 )
             job.status = "Stopping"
         return {}
+
+    def _check_parents(self, operation: str, request: dict[str, Any]) -> None:
+        """As SageMaker: warm-start parents must exist and have ended (Warm Start Tuning
+        Restrictions, SageMaker Developer Guide)."""
+        warm = request.get("WarmStartConfig") or {}
+        for parent in warm.get("ParentHyperParameterTuningJobs", []):
+            name = parent["HyperParameterTuningJobName"]
+            job = self.jobs.get(name)
+            if job is None:
+                raise client_error(
+                    operation, "ResourceNotFound", f"Parent tuning job {name} does not exist"
+                )
+            if job.status not in ("Completed", "Stopped", "Failed"):
+                raise client_error(
+                    operation,
+                    "ValidationException",
+                    f"Parent tuning job {name} is {job.status}; it must be in a terminal state",
+                )
 
     # -- playing the scenario ------------------------------------------------------------
     def _job(self, operation: str, name: str) -> _Job:

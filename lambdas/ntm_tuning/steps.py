@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import TypeAdapter, ValidationError
 
-from . import events, naming, preparation, topic_report
+from . import events, naming, preparation, topic_report, warm_start
 from .aws import DataStore, EventPublisher, ObjectTooLarge, TuningJobs, error_code
 from .builder import (
     TAG_PREFIX,
@@ -153,12 +153,15 @@ def validate(
     store: DataStore,
     ledger: Ledger,
     *,
+    jobs: TuningJobs | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Check the request and claim it: the first execution for a request handles it (accepted
-    or rejected), every other delivery of it is a ``duplicate`` and ends without an event."""
+    or rejected), every other delivery of it is a ``duplicate`` and ends without an event.
+
+    ``jobs`` describes the warm-start parents a request names."""
     now = now or datetime.now(UTC)
-    result = assess(raw_delivery, execution_id, settings, store, now=now)
+    result = assess(raw_delivery, execution_id, settings, store, jobs=jobs, now=now)
     if result["outcome"] in ("accepted", "rejected") and not ledger.claim(
         result["request_id"], execution_id, now=now
     ):
@@ -174,6 +177,7 @@ def assess(
     settings: Settings,
     store: DataStore,
     *,
+    jobs: TuningJobs | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Read and check the request, and plan what it asks for.
@@ -209,9 +213,10 @@ def assess(
         if request.idempotency_key:
             base["request_id"] = naming.request_id(naming.key_identity(request.idempotency_key))
         tags = _tags(base, request, execution_id)
+        jobs = jobs or TuningJobs()
         if request.corpus is not None:
-            return {**base, **_plan_preparation(request, base, tags, settings, store, now)}
-        return {**base, **_plan_tuning(request, base, tags, settings, store, now)}
+            return {**base, **_plan_preparation(request, base, tags, settings, store, jobs, now)}
+        return {**base, **_plan_tuning(request, base, tags, settings, store, jobs, now)}
     except RequestRejected as rejected:
         return _rejected(base, rejected)
 
@@ -248,13 +253,31 @@ def _plan_tuning(
     tags: dict[str, str],
     settings: Settings,
     store: DataStore,
+    jobs: TuningJobs,
     now: datetime | None,
 ) -> dict[str, Any]:
     job_name = naming.tuning_job_name(base["request_id"])
     facts, violations = _data_facts(request, settings, store)
     if violations:
         raise RequestRejected(violations)
-    plan = build_tuning_job(request, settings, facts, tuning_job_name=job_name, tags=tags, now=now)
+    parents = _parents(request, jobs)
+    try:
+        plan = build_tuning_job(
+            request, settings, facts, tuning_job_name=job_name, tags=tags, now=now
+        )
+    except RequestRejected as rejected:
+        raise RequestRejected(
+            rejected.violations + _parent_violations(request, parents, None),
+            cost_estimate=rejected.cost_estimate,
+        ) from rejected
+    violations = _parent_violations(request, parents, plan.create_request)
+    if violations:
+        raise RequestRejected(
+            violations,
+            cost_estimate=plan.cost_estimate.model_dump(mode="json")
+            if plan.cost_estimate
+            else None,
+        )
     return {
         "outcome": "accepted",
         "tuning_job_name": job_name,
@@ -276,6 +299,7 @@ def _plan_preparation(
     tags: dict[str, str],
     settings: Settings,
     store: DataStore,
+    jobs: TuningJobs,
     now: datetime | None,
 ) -> dict[str, Any]:
     """A corpus request: check what can be checked before preparing (everything but the
@@ -294,9 +318,10 @@ def _plan_preparation(
             )
         )
     dataset = preparation.dataset_location(base["request_id"], settings)
+    parents = _parents(request, jobs)
     try:
         # A dry run with the largest vocabulary the preparation may select.
-        build_tuning_job(
+        dry_run = build_tuning_job(
             preparation.prepared_request(request, dataset),
             settings,
             DataFacts(
@@ -309,8 +334,10 @@ def _plan_preparation(
         )
     except RequestRejected as rejected:
         violations.extend(rejected.violations)
+        violations.extend(_parent_violations(request, parents, None))
         if violations:
             raise RequestRejected(violations, cost_estimate=rejected.cost_estimate) from rejected
+    violations.extend(_parent_violations(request, parents, dry_run.create_request))
     if violations:
         raise RequestRejected(violations)
     return {
@@ -327,6 +354,38 @@ def _plan_preparation(
         },
         "request_body": request.model_dump(mode="json", exclude_none=True),
     }
+
+
+def _parents(request: TuningRequest, jobs: TuningJobs) -> list[warm_start.ParentJob]:
+    if request.warm_start is None:
+        return []
+    return warm_start.describe_parents(request.warm_start.parents, jobs)
+
+
+def _parent_violations(
+    request: TuningRequest,
+    parents: list[warm_start.ParentJob],
+    create_request: dict[str, Any] | None,
+) -> list[Violation]:
+    if request.warm_start is None:
+        return []
+    found = warm_start.violations(
+        parents,
+        create_request,
+        request_id_tag=REQUEST_ID_TAG,
+        warm_start_type=request.warm_start.type,
+    )
+    # Field paths count the parents as the request lists them.
+    order = request.warm_start.parents
+    names = [parent.name for parent in parents]
+    return [
+        Violation(
+            f"warm_start.parents.{order.index(names[int(v.field.rsplit('.', 1)[1])])}",
+            v.rule,
+            v.message,
+        )
+        for v in found
+    ]
 
 
 @cache
@@ -735,6 +794,7 @@ def prepare_finish(
     settings: Settings,
     store: DataStore,
     *,
+    jobs: TuningJobs | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The dataset is ready: plan the tuning job on it, or reject a corpus that gave none."""
@@ -771,7 +831,10 @@ def prepare_finish(
             )
         prepared = preparation.prepared_request(request, dataset, summary)
         tags = _tags(base, request, execution_id)
-        result = {**base, **_plan_tuning(prepared, base, tags, settings, store, now)}
+        result = {
+            **base,
+            **_plan_tuning(prepared, base, tags, settings, store, jobs or TuningJobs(), now),
+        }
     except RequestRejected as rejected:
         result = _rejected(base, rejected)
     result["dataset"] = {

@@ -346,6 +346,8 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
             f"${{{data}.Arn}}": {"s3:ListBucket"},
             f"${{{key}.Arn}}": {"kms:Decrypt"} | TABLE_KEY,
             table: {get, put},
+            # Warm-start parents: their status, hyperparameters and tags.
+            TUNING_JOBS: {describe, "sagemaker:ListTags"},
         },
         "start": {
             TUNING_JOBS: {
@@ -404,6 +406,7 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
             f"${{{data}.Arn}}/{prepared}*": {"s3:GetObject"},
             f"${{{data}.Arn}}": {"s3:ListBucket"},
             f"${{{key}.Arn}}": {"kms:Decrypt"},
+            TUNING_JOBS: {describe, "sagemaker:ListTags"},
         },
     }
 

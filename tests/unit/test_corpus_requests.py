@@ -61,7 +61,10 @@ def test_exactly_one_of_data_and_corpus() -> None:
     ("corpus", "message"),
     [
         ({"validation_ratio": 0}, "validation_ratio: must be above 0"),
-        ({"validation_ratio": 0.6, "test_ratio": 0.4}, "validation_ratio \\+ test_ratio must be < 1"),
+        (
+            {"validation_ratio": 0.6, "test_ratio": 0.4},
+            "validation_ratio \\+ test_ratio must be < 1",
+        ),
         ({"min_df": 1.5}, "fraction"),
         ({"max_df": 0}, "max_df: a document count must be >= 1"),
         ({"max_vocabulary": 0}, "max_vocabulary: must be an integer between 1 and"),

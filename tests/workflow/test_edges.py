@@ -99,3 +99,60 @@ def test_throttled_preparation_calls_are_retried(workflow: Open) -> None:
     ]
     assert len(wf.processing.jobs) == 1
     only_event(wf, "NTM Tuning Job Succeeded")
+
+
+def test_warm_start_parents_are_checked_before_the_job_starts(workflow: Open) -> None:
+    wf = workflow(Scenario(training_jobs=2))
+    assert run_upload(wf, encode(example_request()), "requests/parent.json").status == "SUCCEEDED"
+    (parent,) = wf.published()
+    parent_job = parent["detail"]["tuning_job"]["name"]
+    missing = "ntm-0000000000000000000000ff"
+    cases = {
+        "requests/child.json": {"parents": [parent_job]},
+        "requests/missing.json": {"parents": [parent_job, missing]},
+    }
+    for key, warm in cases.items():
+        run_upload(wf, encode(example_request(warm_start=warm)), key)
+    # Adds a static hyperparameter the parent did not have.
+    different = example_request(warm_start={"parents": [parent_job]})
+    different["hyperparameters"] = {**different["hyperparameters"], "batch_norm": True}
+    run_upload(wf, encode(different), "requests/different.json")
+
+    published = wf.published()  # (reading the results takes them)
+    by_key = {e["detail"]["origin"]["key"]: e for e in published}
+    assert len(by_key) == len(published) == 3  # one event per request
+    child = by_key["requests/child.json"]
+    assert child["detail-type"] == "NTM Tuning Job Succeeded"
+    (started,) = [
+        j for j in engine(wf).jobs.values() if j.request.get("WarmStartConfig") is not None
+    ]
+    assert started.request["WarmStartConfig"] == {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": parent_job}],
+        "WarmStartType": "IdenticalDataAndAlgorithm",
+    }
+    rejected = by_key["requests/missing.json"]
+    assert rejected["detail-type"] == "NTM Tuning Request Rejected"
+    assert [(v["field"], v["rule"]) for v in rejected["detail"]["violations"]] == [
+        ("warm_start.parents.1", "exists")
+    ]
+    assert missing in rejected["detail"]["violations"][0]["message"]
+    other = by_key["requests/different.json"]
+    assert other["detail-type"] == "NTM Tuning Request Rejected"
+    assert [(v["field"], v["rule"]) for v in other["detail"]["violations"]] == [
+        ("warm_start.parents.0", "same_hyperparameters")
+    ]
+    assert "added: batch_norm" in other["detail"]["violations"][0]["message"]
+    assert len(engine(wf).jobs) == 2  # the parent and the compatible child only
+
+
+def test_a_throttled_parent_description_is_retried(workflow: Open) -> None:
+    wf = workflow(Scenario(training_jobs=2))
+    assert run_upload(wf, encode(example_request()), "requests/parent.json").status == "SUCCEEDED"
+    (parent,) = wf.published()
+    wf.faults.throttled_sagemaker = {"describe_hyper_parameter_tuning_job": 1}
+    body = example_request(warm_start={"parents": [parent["detail"]["tuning_job"]["name"]]})
+    result = run_upload(wf, encode(body), "requests/child.json")
+    assert result.status == "SUCCEEDED", result.cause
+    assert wf.faults.throttled_calls == ["describe_hyper_parameter_tuning_job"]
+    assert result.states[0] == "Validate request" and len(wf.clock.retries) == 1
+    assert [e["detail-type"] for e in wf.published()] == ["NTM Tuning Job Succeeded"]

@@ -1,0 +1,188 @@
+"""Warm Start Tuning Restrictions (SageMaker Developer Guide), checked against each parent."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from ntm_tuning import steps
+from ntm_tuning.builder import DataFacts, build_tuning_job
+from ntm_tuning.request import TuningRequest
+from ntm_tuning.warm_start import ParentJob, describe_parents, violations
+from pydantic import ValidationError
+
+from tests.settings_factory import make_settings
+
+TAG = steps.REQUEST_ID_TAG
+PARENT = "ntm-00000000000000000000000a"
+
+
+def create_request(**extra: Any) -> dict[str, Any]:
+    body = {
+        "data": {"train": "d/train/", "validation": "d/validation/"},
+        "hyperparameters": {"num_topics": 10},
+        "resource_limits": {"max_jobs": 4},
+        **extra,
+    }
+    plan = build_tuning_job(
+        TuningRequest.model_validate(body),
+        make_settings(),
+        DataFacts(vocabulary_size=500),
+        tuning_job_name="ntm-00000000000000000000000b",
+        tags={},
+    )
+    return plan.create_request
+
+
+def parent(
+    status: str = "Completed", tags: dict[str, str] | None = None, **extra: Any
+) -> ParentJob:
+    request = create_request(**extra)
+    description = {
+        "HyperParameterTuningJobName": PARENT,
+        "HyperParameterTuningJobArn": f"arn:aws:sagemaker:us-east-1:1:hyper-parameter-tuning-job/{PARENT}",
+        "HyperParameterTuningJobStatus": status,
+        "HyperParameterTuningJobConfig": request["HyperParameterTuningJobConfig"],
+        "TrainingJobDefinition": request["TrainingJobDefinition"],
+    }
+    return ParentJob(PARENT, description, {TAG: "abc"} if tags is None else tags)
+
+
+def rules(
+    parents: list[ParentJob], child: dict[str, Any] | None, kind: str = "IdenticalDataAndAlgorithm"
+) -> list[tuple[str, str]]:
+    return [
+        (v.field, v.rule)
+        for v in violations(parents, child, request_id_tag=TAG, warm_start_type=kind)
+    ]
+
+
+def test_a_compatible_ended_parent_passes() -> None:
+    for status in ("Completed", "Stopped", "Failed"):
+        assert rules([parent(status)], create_request()) == []
+
+
+@pytest.mark.parametrize("status", ["InProgress", "Stopping"])
+def test_a_parent_still_running_is_refused(status: str) -> None:
+    assert rules([parent(status)], create_request()) == [
+        ("warm_start.parents.0", "terminal_parent")
+    ]
+
+
+def test_a_missing_parent_is_named_by_its_position() -> None:
+    missing = ParentJob("ntm-00000000000000000000000c", None, {})
+    assert rules([parent(), missing], create_request()) == [("warm_start.parents.1", "exists")]
+
+
+def test_a_parent_without_the_pipelines_tag_is_refused() -> None:
+    assert rules([parent(tags={})], create_request()) == [
+        ("warm_start.parents.0", "pipeline_jobs_only")
+    ]
+
+
+def test_the_hyperparameter_set_must_stay_the_same() -> None:
+    child = create_request(hyperparameters={"num_topics": 10, "batch_norm": True})
+    assert rules([parent()], child) == [("warm_start.parents.0", "same_hyperparameters")]
+    # Moving one from tuned to static keeps the set: allowed.
+    child = create_request(hyperparameters={"num_topics": 10, "optimizer": "adam"})
+    assert rules([parent()], child) == []
+
+
+def test_a_hyperparameter_type_cannot_change() -> None:
+    child = create_request(ranges={"learning_rate": {"type": "Categorical", "values": [0.01, 0.1]}})
+    assert rules([parent()], child) == [("warm_start.parents.0", "same_hyperparameter_types")]
+
+
+STATICS = {
+    "num_topics": 10,
+    "epochs": 10,
+    "batch_norm": False,
+    "clip_gradient": 5.0,
+    "num_patience_epochs": 3,
+    "sub_sample": 1.0,
+    "tolerance": 0.001,
+    "encoder_layers": "auto",
+    "encoder_layers_activation": "relu",
+    "learning_rate": 0.01,
+    "mini_batch_size": 64,
+    "optimizer": "adam",
+    "rescale_gradient": 1.0,
+}
+CHANGED = {
+    "num_topics": 11,
+    "epochs": 11,
+    "batch_norm": True,
+    "clip_gradient": 6.0,
+    "num_patience_epochs": 4,
+    "sub_sample": 0.9,
+    "tolerance": 0.002,
+    "encoder_layers": "30,20",
+    "encoder_layers_activation": "tanh",
+    "learning_rate": 0.02,
+}
+
+
+def test_at_most_ten_static_values_change() -> None:
+    # weight_decay stays the one tuned hyperparameter; everything else is static.
+    the_parent = parent(hyperparameters=STATICS)
+    ten = create_request(hyperparameters={**STATICS, **CHANGED})
+    eleven = create_request(hyperparameters={**STATICS, **CHANGED, "mini_batch_size": 65})
+    assert rules([the_parent], ten) == []
+    assert rules([the_parent], eleven) == [("warm_start.parents.0", "static_changes")]
+
+
+def test_identical_data_and_algorithm_needs_the_same_image() -> None:
+    other = parent()
+    assert other.description is not None
+    described = copy.deepcopy(other.description)
+    described["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"] = (
+        "1.dkr.ecr/ntm:2"
+    )
+    moved = ParentJob(PARENT, described, other.tags)
+    assert rules([moved], create_request()) == [("warm_start.parents.0", "same_algorithm")]
+    assert rules([moved], create_request(), "TransferLearning") == []
+
+
+def test_at_most_five_parents() -> None:
+    body = {
+        "data": {"train": "t/", "validation": "v/"},
+        "warm_start": {"parents": [f"ntm-{i}" for i in range(6)]},
+    }
+    with pytest.raises(ValidationError) as error:
+        TuningRequest.model_validate(body)
+    assert [v.field for v in steps._violations(error.value)] == ["warm_start.parents"]
+    body["warm_start"] = {"parents": [f"ntm-{i}" for i in range(5)]}
+    TuningRequest.model_validate(body)
+
+
+class FakeJobs:
+    def __init__(self, known: dict[str, ParentJob]) -> None:
+        self.known = known
+        self.described: list[str] = []
+
+    def describe(self, name: str) -> dict[str, Any]:
+        self.described.append(name)
+        if name not in self.known or self.known[name].description is None:
+            raise ClientError(
+                {"Error": {"Code": "ResourceNotFound", "Message": "nope"}},
+                "DescribeHyperParameterTuningJob",
+            )
+        description = self.known[name].description
+        assert description is not None
+        return description
+
+    def tags(self, arn: str) -> dict[str, str]:
+        return self.known[arn.rsplit("/", 1)[1]].tags
+
+
+def test_parents_are_described_and_foreign_names_are_not() -> None:
+    jobs = FakeJobs({PARENT: parent()})
+    found = describe_parents([PARENT, "someone-elses-job", "ntm-00000000000000000000000c"], jobs)  # type: ignore[arg-type]
+    assert jobs.described == [PARENT, "ntm-00000000000000000000000c"]
+    assert [(p.name, p.description is None) for p in found] == [
+        (PARENT, False),
+        ("ntm-00000000000000000000000c", True),
+    ]
+    assert found[0].tags == {TAG: "abc"}
