@@ -93,6 +93,12 @@ class PipelineConfig(BaseModel):
         default="/aws/service/powertools/python/arm64/python3.12/3.37.0",
         pattern=r"^/[A-Za-z0-9_.\-/]+$",
     )
+    # A Powertools layer version ARN to use as it is, instead of resolving the parameter above
+    # at deploy time (some releases' versioned parameters were published late or not at all).
+    powertools_layer_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$",
+    )
     # The dataset preparation stage: a SageMaker Processing job on the scikit-learn image.
     processing_instance_type: str = "ml.m5.xlarge"
     # SageMaker's limits for ProcessingResources.ClusterConfig.VolumeSizeInGB and
@@ -223,6 +229,7 @@ _PIPELINE_KEYS: tuple[tuple[str, str, Kind], ...] = (
     ("alarmEmail", "alarm_email", "optional_str"),
     ("ledgerRetentionDays", "ledger_retention_days", "int"),
     ("powertoolsLayerParameter", "powertools_layer_parameter", "str"),
+    ("powertoolsLayerArn", "powertools_layer_arn", "optional_str"),
     ("processingInstanceType", "processing_instance_type", "str"),
     ("processingVolumeSizeGb", "processing_volume_size_gb", "int"),
     ("processingMaxRuntimeSeconds", "processing_max_runtime_seconds", "int"),

@@ -113,6 +113,7 @@ class TuningHandlers(Construct):
         *,
         environment: Mapping[str, str],
         powertools_layer_parameter: str,
+        powertools_layer_arn: str | None = None,
         key: kms.IKey,
         log_retention_days: int,
         removal_policy: RemovalPolicy,
@@ -122,11 +123,13 @@ class TuningHandlers(Construct):
         code = lambda_.Code.from_asset(
             str(source or lambda_code_source()), exclude=["**/__pycache__", "**/*.pyc"]
         )
-        # Resolved by CloudFormation at deploy time, so synth needs no network or credentials.
+        # Resolved by CloudFormation at deploy time, so synth needs no network or credentials;
+        # or pinned to a layer version ARN given in the configuration.
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "PowertoolsLayer",
-            ssm.StringParameter.value_for_string_parameter(self, powertools_layer_parameter),
+            powertools_layer_arn
+            or ssm.StringParameter.value_for_string_parameter(self, powertools_layer_parameter),
         )
 
         self.functions: dict[str, lambda_.Function] = {}

@@ -155,6 +155,7 @@ class NtmTuningStack(Stack):
                 preparation_code_uri=preparation.code_uri,
             ),
             powertools_layer_parameter=config.powertools_layer_parameter,
+            powertools_layer_arn=config.powertools_layer_arn,
             key=storage.key,
             log_retention_days=config.log_retention_days,
             removal_policy=removal_policy,

@@ -37,6 +37,10 @@ EXTREMES: dict[str, list[Any]] = {
     "ntm:alarmEmail": [None, "ops@example.com"],
     "ntm:removalPolicy": ["retain", "destroy"],
     "ntm:powertoolsLayerParameter": ["/aws/service/powertools/python/arm64/python3.12/latest"],
+    "ntm:powertoolsLayerArn": [
+        None,
+        "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:7",
+    ],
     "ntm:maxJobs": [100],
     "ntm:maxWaitSeconds": [60, 3600],
 }

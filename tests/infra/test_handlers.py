@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import App
 from ntm_tuning.settings import Settings, TuningDefaults
 
+from infra.pipeline import build_pipeline
 from tests.infra.conftest import ROOT, Synthesized
 from tests.infra.helpers import HANDLERS, function_id
 
@@ -220,3 +222,21 @@ def test_the_code_asset_ships_the_handlers_and_the_preparation_package(
     assert {p.parts[0] for p in map(Path, shipped)} == {"ntm_tuning", "preparation"}
     assert "ntm_tuning/handlers/validate.py" in shipped
     assert "preparation/config.py" in shipped
+
+
+def test_a_pinned_powertools_layer_arn_is_used_as_it_is(
+    cdk_context: dict[str, Any], tmp_path: Path
+) -> None:
+    arn = (
+        "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:7"
+    )
+    app = App(context={**cdk_context, "ntm:powertoolsLayerArn": arn}, outdir=str(tmp_path))
+    stack = build_pipeline(app)
+    template = app.synth().get_stack_by_name(stack.stack_name).template
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(functions) == len(HANDLERS)
+    assert all(f["Properties"]["Layers"] == [arn] for f in functions)
+    assert not any(
+        p.get("Default", "").startswith("/aws/service/powertools/")
+        for p in template.get("Parameters", {}).values()
+    )
