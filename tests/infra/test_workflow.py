@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aws_cdk import App
 from aws_cdk.assertions import Template
 
+from infra.config import load_config
+from infra.pipeline import build_pipeline
 from tests.infra.conftest import Synthesized
 from tests.infra.helpers import (
     WORKFLOW_HANDLERS,
@@ -548,3 +551,34 @@ def test_every_state_that_may_call_sagemaker_retries_its_throttling(
         "Start dataset preparation",
         "Describe dataset preparation",
     } <= calling
+
+
+@pytest.fixture(scope="module")
+def distinct_waits(
+    cdk_context: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, Any]]:
+    """The states of a stack whose two intervals differ (both default to 60 s), as `-c` gives
+    them: a Wait state that reads the wrong one shows."""
+    context = {**cdk_context, "ntm:pollIntervalSeconds": "45", "ntm:capacityWaitSeconds": "90"}
+    app = App(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    stack = build_pipeline(app)
+    assembly = app.synth()
+    template = Template.from_json(assembly.get_stack_by_name(stack.stack_name).template)
+    synthesized = Synthesized(app, stack, load_config(context), assembly, template)
+    result: dict[str, dict[str, Any]] = state_machine_definition(synthesized)["States"]
+    return result
+
+
+def test_every_wait_state_waits_its_own_interval(
+    distinct_waits: dict[str, dict[str, Any]],
+) -> None:
+    waits = {name: state for name, state in distinct_waits.items() if state["Type"] == "Wait"}
+    assert waits == {
+        "Wait for dataset preparation": {
+            "Type": "Wait",
+            "Seconds": 45,
+            "Next": "Describe dataset preparation",
+        },
+        "Wait for tuning job": {"Type": "Wait", "Seconds": 45, "Next": "Describe tuning job"},
+        "Wait for capacity": {"Type": "Wait", "Seconds": 90, "Next": "Acquire capacity"},
+    }

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
 import pytest
 from botocore.session import Session
 from botocore.validate import ParamValidator
@@ -11,6 +18,10 @@ from ntm_tuning.request import TuningRequest
 from pydantic import ValidationError
 
 from tests.settings_factory import DATA_BUCKET, KMS_KEY_ARN, make_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "preparation"
+DEMO_CORPUS = ROOT / "examples/corpus/corpora/demo"
 
 
 def processing_request() -> dict[str, object]:
@@ -43,9 +54,66 @@ def test_the_processing_job_request_is_valid_for_sagemaker() -> None:
     )
 
 
-def test_the_bootstrap_runs_the_job_and_keeps_unusable_corpora_a_normal_end() -> None:
-    assert "from preparation.job import main" in preparation.BOOTSTRAP
-    assert "sys.exit(0 if c==3 else c)" in preparation.BOOTSTRAP
+def run_container(tmp_path: Path, corpus: Path | dict[str, str], config: str) -> int:
+    """Run the job's entrypoint and arguments as the Processing container would: the code
+    input holds the `preparation` folder as one zip (the CDK asset), the config input its
+    config.json. The container's fixed paths are moved under ``tmp_path``."""
+    app = processing_request()["AppSpecification"]
+    assert isinstance(app, dict)
+    moved = {
+        preparation.CODE_DIR: tmp_path / "input/code",
+        preparation.CONFIG_DIR: tmp_path / "input/config",
+        preparation.CORPUS_DIR: tmp_path / "input/corpus",
+        preparation.OUTPUT_DIR: tmp_path / "output",
+        "/tmp/code": tmp_path / "unpacked",
+    }
+
+    def local(text: str) -> str:
+        for container_path, path in moved.items():
+            text = text.replace(container_path, str(path))
+        return text
+
+    for path in moved.values():
+        path.mkdir(parents=True)
+    with zipfile.ZipFile(moved[preparation.CODE_DIR] / "asset.zip", "w") as archive:
+        for source in sorted(PACKAGE.rglob("*.py")):
+            if "__pycache__" not in source.parts:
+                archive.write(source, source.relative_to(PACKAGE).as_posix())
+    (moved[preparation.CONFIG_DIR] / "config.json").write_text(config)
+    if isinstance(corpus, Path):
+        shutil.copytree(corpus, moved[preparation.CORPUS_DIR], dirs_exist_ok=True)
+    else:
+        for name, text in corpus.items():
+            (moved[preparation.CORPUS_DIR] / name).write_text(text)
+    entrypoint = [local(part) for part in app["ContainerEntrypoint"]]
+    assert entrypoint[0] == "python3"
+    result = subprocess.run(
+        [sys.executable, *entrypoint[1:], *(local(arg) for arg in app["ContainerArguments"])],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    return result.returncode
+
+
+def test_the_bootstrap_unpacks_the_code_and_runs_the_job(tmp_path: Path) -> None:
+    assert run_container(tmp_path, DEMO_CORPUS, "{}") == 0
+    summary = json.loads((tmp_path / "output/dataset.json").read_text())
+    assert summary["documents"]["total"] == 400
+    assert (tmp_path / "output/auxiliary/vocab.txt").is_file()
+
+
+def test_the_bootstrap_ends_normally_on_a_corpus_without_usable_documents(tmp_path: Path) -> None:
+    # Exit 3 of the job is a normal end of the container: dataset.json tells the workflow why.
+    assert run_container(tmp_path, {"empty.txt": ""}, "{}") == 0
+    summary = json.loads((tmp_path / "output/dataset.json").read_text())
+    assert summary["error"] == "no readable document in the input folder"
+
+
+def test_the_bootstrap_fails_the_container_on_a_bad_config(tmp_path: Path) -> None:
+    assert run_container(tmp_path, DEMO_CORPUS, '{"colour": "red"}') == 2
 
 
 def test_exactly_one_of_data_and_corpus() -> None:
