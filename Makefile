@@ -11,7 +11,7 @@ export PYTHONPATH := $(CURDIR)/lambdas:$(CURDIR)
 CDK := node_modules/.bin/cdk
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help install demo synth lint typecheck unit test local-run deploy destroy schemas bench-imports bench-demo bench-prep bench-train bench-quality clean
+.PHONY: help install demo synth lint typecheck unit test local-run preflight deploy destroy schemas bench-imports bench-demo bench-prep bench-train bench-quality clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ REQUEST ?= examples/requests/tune-ntm.json
 DATA ?= examples/data
 local-run: install ## Run REQUEST through the offline workflow, with DATA as the data bucket
 	@python -m offline $(REQUEST) $(if $(DATA),--data $(DATA)) $(ARGS)
+
+preflight: install ## Read-only checks of the target account and region before a deploy
+	@python -m infra.preflight $(ARGS)
 
 deploy: install ## Deploy to the account and region of your AWS credentials
 	$(CDK) deploy $(CDK_FLAGS) --require-approval broadening $(ARGS)
