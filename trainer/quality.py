@@ -24,6 +24,10 @@ Two failures the loss alone does not reveal, detected here and reported as warni
   the variance over documents of its posterior mean exceeds ``ACTIVE_UNIT_VARIANCE``; the
   posterior has collapsed when no dimension is active. (A KL divergence of about 0 is one way
   to get there; a posterior that is the same for every document but not the prior is another.)
+- ``barely_trained``: the validation loss never improved after the first epoch, so early
+  stopping kept the first epoch's weights, one epoch from the initialisation: the topics' top
+  words are noise. (With ``batch_norm`` the posterior means are normalised, so such a model
+  has active units all the same; settings that move the model too slowly end this way.)
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ COLLAPSED_SHARED_FRACTION = 0.5
 ACTIVE_UNIT_VARIANCE = 0.01
 TOPICS_COLLAPSED = "topics_collapsed"
 POSTERIOR_COLLAPSED = "posterior_collapsed"
-WARNINGS = (TOPICS_COLLAPSED, POSTERIOR_COLLAPSED)
+BARELY_TRAINED = "barely_trained"
+WARNINGS = (TOPICS_COLLAPSED, POSTERIOR_COLLAPSED, BARELY_TRAINED)
 # A trainer reports a warning as the metric "warning:<code>" = 1.
 WARNING_METRIC_PREFIX = "warning:"
 
@@ -159,14 +164,27 @@ def active_units(posterior_means: np.ndarray) -> int:
     return int(np.sum(means.var(axis=0) > ACTIVE_UNIT_VARIANCE))
 
 
+def barely_trained(best_epoch: int, epochs_run: int) -> bool:
+    """Whether training ran past its first epoch without ever improving on it."""
+    return best_epoch == 1 and epochs_run > 1
+
+
 def collapse_warnings(
-    topic_word: np.ndarray, posterior_means: np.ndarray | None = None, n: int = TOP_WORDS
+    topic_word: np.ndarray,
+    posterior_means: np.ndarray | None = None,
+    n: int = TOP_WORDS,
+    *,
+    best_epoch: int | None = None,
+    epochs_run: int | None = None,
 ) -> list[str]:
     """The warning codes that apply to a model: its topic-word matrix and, when known, the
-    posterior means of held-out documents (documents x topics)."""
+    posterior means of held-out documents (documents x topics) and its training's best epoch
+    and number of epochs."""
     found = []
     if topics_collapsed(topic_word, n):
         found.append(TOPICS_COLLAPSED)
     if posterior_means is not None and active_units(posterior_means) == 0:
         found.append(POSTERIOR_COLLAPSED)
+    if best_epoch is not None and epochs_run is not None and barely_trained(best_epoch, epochs_run):
+        found.append(BARELY_TRAINED)
     return found

@@ -452,7 +452,8 @@ def _train(
         metrics.update(quality.as_metrics())
         means = posterior_means(model, held_out or data)
         metrics["posterior:active_units"] = float(active_units(means))
-        for code in collapse_warnings(topic_word, means):
+        found = collapse_warnings(topic_word, means, best_epoch=best_epoch, epochs_run=len(history))
+        for code in found:
             metrics[WARNING_METRIC_PREFIX + code] = 1.0
     model.cpu()
     return TrainedModel(

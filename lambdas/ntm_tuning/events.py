@@ -230,10 +230,17 @@ class TopicQuality(_Contract):
 MODEL_WARNINGS: dict[str, str] = {
     "topics_collapsed": "The topics share most of their top words: they are not distinct topics.",
     "posterior_collapsed": (
-        "The KL divergence is about 0: every document is decoded from the same topic mixture, "
-        "and the top words of the topics are noise. A lower validation:total_loss does not mean "
-        "better topics; try other hyperparameters (for example batch_norm, a lower "
-        "weight_decay, more epochs or num_patience_epochs)."
+        "No latent dimension responds to the document: every document is decoded from the "
+        "same topic mixture, and the top words of the topics are noise. A lower "
+        "validation:total_loss does not mean better topics; try other hyperparameters (for "
+        "example batch_norm, a lower weight_decay, more epochs or num_patience_epochs)."
+    ),
+    "barely_trained": (
+        "The validation loss never improved after the first epoch, so the model kept is one "
+        "epoch from its random initialisation and the top words of its topics are noise; "
+        "its validation:total_loss is still the best of the search. Try settings that train "
+        "faster (for example a higher learning_rate or a smaller mini_batch_size) or a larger "
+        "num_patience_epochs."
     ),
 }
 WARNING_METRIC_PREFIX = "warning:"
@@ -242,9 +249,10 @@ WARNING_METRIC_PREFIX = "warning:"
 class ModelWarning(_Contract):
     """Something wrong with the best model that its objective does not show."""
 
-    code: Literal["topics_collapsed", "posterior_collapsed"] = Field(
+    code: Literal["topics_collapsed", "posterior_collapsed", "barely_trained"] = Field(
         description="Machine-readable: topics_collapsed (the topics share most of their top "
-        "words) or posterior_collapsed (KL about 0: all documents get the same topic mixture)."
+        "words), posterior_collapsed (no active latent dimension: every document gets the same "
+        "topic mixture) or barely_trained (the loss never improved after the first epoch)."
     )
     message: str
 

@@ -370,8 +370,12 @@ def test_summarize_ranks_jobs_writes_the_report_and_builds_a_valid_detail(
         ({"warning:topics_collapsed": 0.0}, []),
         ({"warning:posterior_collapsed": 1.0}, ["posterior_collapsed"]),
         (
-            {"warning:topics_collapsed": 1.0, "warning:posterior_collapsed": 1.0},
-            ["topics_collapsed", "posterior_collapsed"],
+            {
+                "warning:barely_trained": 1.0,
+                "warning:topics_collapsed": 1.0,
+                "warning:posterior_collapsed": 1.0,
+            },
+            ["topics_collapsed", "posterior_collapsed", "barely_trained"],
         ),
     ],
 )

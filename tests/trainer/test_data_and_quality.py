@@ -17,6 +17,7 @@ from trainer.quality import (
     WARNING_METRIC_PREFIX,
     WARNINGS,
     active_units,
+    barely_trained,
     collapse_warnings,
     npmi,
     shared_top_words,
@@ -218,6 +219,16 @@ def test_posterior_collapse_is_no_active_unit() -> None:
     assert active_units(means[:, :4]) == 0
     assert collapse_warnings(healthy, means[:, :4]) == ["posterior_collapsed"]
     assert collapse_warnings(healthy, None) == []
+
+
+def test_a_model_never_better_than_its_first_epoch_is_barely_trained() -> None:
+    healthy = _topics_over([list(range(10 * k, 10 * k + 10)) for k in range(6)])
+    assert barely_trained(best_epoch=1, epochs_run=11)
+    assert barely_trained(best_epoch=1, epochs_run=2)
+    assert not barely_trained(best_epoch=1, epochs_run=1)  # nothing after it to improve
+    assert not barely_trained(best_epoch=2, epochs_run=12)
+    assert collapse_warnings(healthy, best_epoch=1, epochs_run=11) == ["barely_trained"]
+    assert collapse_warnings(healthy, best_epoch=2, epochs_run=11) == []
 
 
 def test_the_trainers_warning_codes_are_the_events() -> None:

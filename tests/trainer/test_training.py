@@ -131,6 +131,8 @@ def test_a_model_whose_posterior_collapsed_is_flagged(small: dict[str, Corpus]) 
     untrained = quick(small, optimizer="sgd", learning_rate="0.000001", epochs="2")
     assert untrained.metrics["posterior:active_units"] == 0
     assert untrained.metrics.get("warning:posterior_collapsed") == 1.0
+    assert untrained.best_epoch == 1 and len(untrained.history) == 2
+    assert untrained.metrics.get("warning:barely_trained") == 1.0
     trained = quick(small, epochs="6", mini_batch_size="16", batch_norm="true")
     assert trained.metrics["posterior:active_units"] == 6
     assert not [name for name in trained.metrics if name.startswith("warning:")]
