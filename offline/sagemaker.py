@@ -15,6 +15,7 @@ import math
 import random
 import tarfile
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -289,6 +290,7 @@ class ScriptedSageMaker:
             training_name = f"{name}-{number:03d}-{suffix}"
             artifact = f"{output}/{training_name}/output/model.tar.gz"
             self._write_artifact(artifact, training_name, tuned)
+            self._write_log(training_name, {**definition["StaticHyperParameters"], **tuned})
             started = job.created + timedelta(minutes=5 * number)
             seconds = rng.randint(240, 900)
             trained.append(
@@ -313,6 +315,24 @@ class ScriptedSageMaker:
                 }
             )
         return trained
+
+    def _write_log(self, training_name: str, hyperparameters: dict[str, str]) -> None:
+        """The job's log stream, where SageMaker creates it; it has no topics block, since
+        no model was trained (the summary then says ``no_topics_block``)."""
+        import boto3
+
+        from .cloudwatch import TrainingLogWriter
+
+        now = time.time()  # CloudWatch Logs takes events of the last 14 days only
+        TrainingLogWriter(boto3.client("logs", region_name=self.region)).write(
+            training_name,
+            started=now,
+            ended=now,
+            hyperparameters=hyperparameters,
+            epochs=[],
+            topics=None,
+            failure_reason=None,
+        )
 
     def _write_artifact(self, uri: str, training_name: str, tuned: dict[str, str]) -> None:
         bucket, key = split_uri(uri)

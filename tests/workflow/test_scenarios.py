@@ -75,6 +75,12 @@ def test_happy_path(workflow: Open) -> None:
     report = json.loads(wf.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     assert len(report["training_jobs"]) == 8
     assert report["training_jobs"][0]["name"] == best["name"]
+    # The stand-in trains nothing: its jobs log, where SageMaker would, but no topics block.
+    assert detail["topics_unavailable"]["reason"] == "no_topics_block"
+    assert detail["topics"] is None and detail["tu"] is None
+    assert {j["topics_unavailable"]["reason"] for j in report["training_jobs"]} == {
+        "no_topics_block"
+    }
     assert list(engine(wf).jobs) == [detail["tuning_job"]["name"]]
     # The job's request went through the stand-in's botocore shape check.
     request = engine(wf).jobs[detail["tuning_job"]["name"]].request
