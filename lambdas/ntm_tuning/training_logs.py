@@ -12,7 +12,8 @@ FilterLogEvents queries (the only permission needed) find it instead:
    until the block is complete or the bounds are reached.
 
 With several instances every one logs the same model's topics; the stream of the lowest
-instance (``algo-1``) is used, always, and named in the result. Throttling is retried with
+instance (``algo-1``) is used, always, and named in the result (of a retried job's attempts,
+each with its own stream, the latest one that logged a final block). Throttling is retried with
 exponential back-off and full jitter; every call is bounded in events and the whole read in
 time, so a huge log or a slow API makes the topics unavailable (with the reason), never the
 request fail.
@@ -43,7 +44,7 @@ MAX_BLOCK_EVENTS = 20_000
 MAX_ATTEMPTS = 6
 BASE_DELAY_SECONDS = 0.2
 MAX_DELAY_SECONDS = 5.0
-_INSTANCE = re.compile(r"/algo-(\d+)(?:-|$)")
+_INSTANCE = re.compile(r"/algo-(\d+)(?:-(\d+))?$")
 _DENIED = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
 _MISSING = frozenset({"ResourceNotFoundException"})
 
@@ -71,6 +72,13 @@ class LogReadTimeout(Exception):
 def instance_number(stream: str) -> int:
     match = _INSTANCE.search(stream)
     return int(match.group(1)) if match else 1_000_000
+
+
+def _stream_order(stream: str) -> tuple[int, int, str]:
+    """Instance ascending, then the stream's start (epoch seconds) descending."""
+    match = _INSTANCE.search(stream)
+    started = int(match.group(2)) if match and match.group(2) else 0
+    return instance_number(stream), -started, stream
 
 
 class TrainingLogs:
@@ -134,10 +142,15 @@ class TrainingLogs:
                 headers.append(event)
         if not headers:
             return self._without_block(job_name, prefix, deadline)
-        streams = sorted(
-            {str(e["logStreamName"]) for e in headers}, key=lambda s: (instance_number(s), s)
-        )
-        stream = streams[0]
+        streams = {str(e["logStreamName"]) for e in headers}
+        with_final = {
+            str(e["logStreamName"])
+            for e in headers
+            if _epoch_of(str(e.get("message", ""))) == FINAL_EPOCH
+        }
+        # The lowest instance; of a retried job's attempts (one stream each), the latest; a
+        # stream with the final block before one without.
+        stream = min(with_final or streams, key=_stream_order)
         ours = [e for e in headers if e["logStreamName"] == stream]
         finals = [e for e in ours if _epoch_of(str(e.get("message", ""))) == FINAL_EPOCH]
         header = (finals or ours)[-1]
@@ -158,7 +171,7 @@ class TrainingLogs:
                 ):
                     break
         block = final_block(messages)
-        instances = len({s for s in streams})
+        instances = len({instance_number(s) for s in streams})
         if block is None:
             return JobTopics(
                 job_name,

@@ -381,3 +381,16 @@ def test_cloudwatch_logs_rules_for_the_stream_prefix_hold_offline(logs: Any) -> 
             logStreamNamePrefix="job-a/",
             logStreamNames=["job-a/algo-1-1"],
         )
+
+
+def test_of_a_retried_jobs_attempts_the_latest_final_block_is_read(aws: Aws, logs: Any) -> None:
+    """RetryStrategy reruns a job after an InternalServerError: one stream per attempt. The
+    latest attempt with a final block wins over an older one and over one without."""
+    put_log(logs, f"{BEST}/algo-1-1700000000", block("final", SECOND_TOPICS, [(0.5,)] * 3))
+    put_log(logs, f"{BEST}/algo-1-1700000900", block("final", BEST_TOPICS, [(0.5,)] * 3))
+    put_log(logs, f"{BEST}/algo-1-1700009000", block("2", SECOND_TOPICS, [(0.5,)] * 3))
+    put_log(logs, f"{BEST}/algo-2-1700000900", block("final", SECOND_TOPICS, [(0.5,)] * 3))
+    detail, _ = summarize(aws, logs)
+    assert detail["topics_source"]["log_stream"] == f"{BEST}/algo-1-1700000900"
+    assert detail["topics_source"]["instances"] == 2
+    assert detail["topics"][0]["words"] == ["word0", "word1", "word2"]
