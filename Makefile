@@ -11,7 +11,7 @@ export PYTHONPATH := $(CURDIR)/lambdas:$(CURDIR)
 CDK := node_modules/.bin/cdk
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help install demo synth lint typecheck unit test local-run preflight deploy destroy schemas bench-imports bench-demo bench-prep bench-train bench-quality clean
+.PHONY: help install demo synth lint typecheck unit test local-run preflight deploy destroy schemas bench-imports bench-demo bench-prep bench-train bench-quality bench-npmi clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ bench-train: install ## Local NTM training throughput (documents/s per epoch), C
 
 bench-quality: install $(VENV)/.bench ## Local NTM vs scikit-learn LDA: NPMI, uniqueness, perplexity, time
 	python benchmarks/quality.py $(ARGS)
+
+bench-npmi: install ## The summary's NPMI step (stdlib, streamed) vs the trainer's NumPy NPMI, same channel
+	python benchmarks/npmi.py $(ARGS)
 
 clean: ## Remove build outputs (keeps the virtual environment)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
