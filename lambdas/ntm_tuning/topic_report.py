@@ -44,6 +44,8 @@ class NpmiResult:
     channel: str | None = None
     uri: str | None = None
     unavailable: events.Unavailable | None = None
+    # Jobs whose topics could not be scored while others were, and why.
+    problems: dict[str, str] = field(default_factory=dict)
 
 
 def read_all(
@@ -52,10 +54,11 @@ def read_all(
     *,
     deadline: float | None,
 ) -> dict[str, JobTopics]:
-    """Each completed job's topics (``ranked`` is best first)."""
+    """Each completed (or stopped: early stopping keeps a stopped job's objective, and it may
+    be the best) job's topics; ``ranked`` is best first."""
     found: dict[str, JobTopics] = {}
     for job in ranked:
-        if job.get("status") != "Completed":
+        if job.get("status") not in ("Completed", "Stopped"):
             found[job["name"]] = JobTopics(
                 job["name"],
                 unavailable="not_completed",
@@ -166,6 +169,7 @@ def score_npmi(
             rows[name] = ids
     if not rows:
         return unavailable("unknown_words", next(iter(problems.values())))
+    result.problems = problems
     from preparation.recordio import read_sparse  # standard library; shipped with the handlers
 
     incidence = Incidence({word for topics in rows.values() for topic in topics for word in topic})
@@ -223,6 +227,7 @@ def annotate(
         score = npmi.scores.get(job["name"])
         job["npmi"] = round(score.npmi, 6) if score else None
         job["log_stream"] = topics.log_stream if topics else None
+        job["npmi_unavailable"] = npmi.problems.get(job["name"])
         job["topics"] = (
             [{"words": list(t.words), "tu": t.tu, "wetc": t.wetc} for t in block.topics]
             if block
@@ -273,7 +278,8 @@ def event_fields(
     npmi_unavailable = npmi.unavailable
     if score is None and npmi_unavailable is None:
         npmi_unavailable = events.Unavailable(
-            reason="unknown_words", message="the best job's topic words could not be mapped to ids"
+            reason="unknown_words",
+            message=npmi.problems.get(best_name, "the best job's topics could not be scored"),
         )
     return {
         "topics": shown,

@@ -155,7 +155,9 @@ NOISE = [
 ]
 
 
-def summarize(aws: Aws, logs: Any, **tuning: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def summarize(
+    aws: Aws, logs: Any, jobs: list[dict[str, Any]] = JOBS, **tuning: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     state = {
         "tuning_job_name": TUNING,
         "request_id": "0123456789abcdef01234567",
@@ -165,7 +167,7 @@ def summarize(aws: Aws, logs: Any, **tuning: Any) -> tuple[dict[str, Any], dict[
     result = steps.summarize(
         state,
         make_settings(**tuning),
-        Jobs(JOBS),  # type: ignore[arg-type]
+        Jobs(jobs),  # type: ignore[arg-type]
         aws_store(),
         TrainingLogs(logs, sleep=lambda _: None),
         seconds_left=120,
@@ -394,3 +396,21 @@ def test_of_a_retried_jobs_attempts_the_latest_final_block_is_read(aws: Aws, log
     assert detail["topics_source"]["log_stream"] == f"{BEST}/algo-1-1700000900"
     assert detail["topics_source"]["instances"] == 2
     assert detail["topics"][0]["words"] == ["word0", "word1", "word2"]
+
+
+def test_a_stopped_jobs_log_is_read_too_and_a_failed_ones_is_not(aws: Aws, logs: Any) -> None:
+    """Early stopping keeps a stopped job's objective (it may even be the best)."""
+    put_log(logs, f"{BEST}/algo-1-1", block("final", BEST_TOPICS, [(0.5,)] * 3))
+    put_log(logs, f"{SECOND}/algo-1-1", block("final", SECOND_TOPICS, [(0.5,)] * 3))
+    put_log(logs, f"{FAILED}/algo-1-1", block("final", SECOND_TOPICS, [(0.5,)] * 3))
+    jobs = [
+        _summary(SECOND, 7.5, "Stopped"),
+        _summary(BEST, 6.25),
+        _summary(FAILED, None, "Failed"),
+    ]
+    _, report = summarize(aws, logs, jobs)
+    read = {
+        j["name"]: (j["tu"], (j["topics_unavailable"] or {}).get("reason"))
+        for j in report["training_jobs"]
+    }
+    assert read == {BEST: (0.83, None), SECOND: (0.83, None), FAILED: (None, "not_completed")}
