@@ -56,6 +56,10 @@ class Execution:
     states: list[str]
 
 
+# A held Wait still ends after this long, so a test that forgets its execution cannot hang.
+HOLD_LIMIT_SECONDS = 600.0
+
+
 @dataclass
 class Clock:
     """Offline time: Wait states and retry intervals are recorded and scaled, not slept.
@@ -66,6 +70,9 @@ class Clock:
     """
 
     scale: float = 0.0
+    # Tests: every Wait state lasts until its execution is stopped, so that an abort lands
+    # inside one whatever the machine's load (``scale`` and wake-ups are then ignored).
+    hold: bool = False
     waits: list[float] = field(default_factory=list)
     retries: list[float] = field(default_factory=list)
     _woken: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -80,6 +87,9 @@ class Clock:
 
     def wait(self, seconds: float, stopped: threading.Event) -> None:
         """Sleep a Wait state's ``seconds``, scaled; end early when woken or ``stopped``."""
+        if self.hold:
+            stopped.wait(HOLD_LIMIT_SECONDS)
+            return
         deadline = time.monotonic() + seconds * self.scale
         while not stopped.is_set():
             remaining = deadline - time.monotonic()
@@ -409,7 +419,7 @@ class OfflineWorkflow:
 
         def wait_interval(component: Any, env: Any, wait_seconds: int) -> None:
             workflow.clock.waits.append(float(wait_seconds))
-            if workflow.clock.scale > 0:
+            if workflow.clock.scale > 0 or workflow.clock.hold:
                 # As Step Functions does, an execution stopped while waiting wakes up at once.
                 workflow.clock.wait(wait_seconds, env.program_state_event)
 

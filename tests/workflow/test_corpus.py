@@ -102,13 +102,16 @@ def test_a_missing_corpus_is_rejected_before_preparing(workflow: Open) -> None:
 def test_an_execution_aborted_while_preparing_says_which_request_failed(
     template: dict[str, Any],
 ) -> None:
-    wf = OfflineWorkflow(template, clock=Clock(scale=0.5)).__enter__()
+    # Every Wait lasts until the execution is stopped: the abort lands in the preparation's.
+    wf = OfflineWorkflow(template, clock=Clock(hold=True)).__enter__()
     try:
         wf.upload_folder(ROOT / "examples/corpus")
         execution = wf.upload_request("requests/corpus.json", corpus_request())
         assert execution is not None
         wf.wait_for_state(execution, "Wait for dataset preparation")
-        assert wf.abort(execution).status == "ABORTED"
+        aborted = wf.abort(execution)
+        assert aborted.status == "ABORTED"
+        assert aborted.states[-1] == "Wait for dataset preparation"
         event = only_event(wf)
         assert event["detail-type"] == "NTM Tuning Job Failed"
         assert event["detail"]["reason"]["code"] == "ExecutionAborted"
