@@ -42,7 +42,7 @@ class LocalFolders:
     """
 
     def __init__(self) -> None:
-        self._loaded: list[_LoadedFolder] = []
+        self.loaded: list[_LoadedFolder] = []
 
     def load(self, folder: Path, bucket: str, prefix: str, backend: Any) -> dict[str, Path]:
         """Put every file under ``folder`` into ``bucket`` (keys: ``prefix`` + relative path)
@@ -64,12 +64,12 @@ class LocalFolders:
             backend.put_object(bucket, key, body)
             files[key] = path
             etags[key] = hashlib.md5(body, usedforsecurity=False).hexdigest()
-        self._loaded.append(_LoadedFolder(folder, bucket, prefix, etags))
+        self.loaded.append(_LoadedFolder(folder, bucket, prefix, etags))
         return files
 
     def local_path(self, bucket: str, key: str) -> Path | None:
         """Where a key (an object, or a prefix of a folder) of a loaded folder is on disk."""
-        for loaded in reversed(self._loaded):
+        for loaded in reversed(self.loaded):
             if bucket == loaded.bucket and key.startswith(loaded.prefix):
                 return loaded.folder / key[len(loaded.prefix) :]
         return None
@@ -82,7 +82,7 @@ class LocalFolders:
         under that prefix.
         """
         bucket, prefix = split_uri(uri)
-        for loaded in reversed(self._loaded):
+        for loaded in reversed(self.loaded):
             if bucket != loaded.bucket or not prefix.startswith(loaded.prefix):
                 continue
             if prefix != loaded.prefix and not prefix.endswith("/"):

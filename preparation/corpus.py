@@ -9,8 +9,9 @@ skipped.
 What one count of each reason stands for:
 
 - ``unsupported_file``: a file whose name does not end in .txt, .jsonl or .csv (each optionally
-  followed by .gz).
-- ``binary``: a file with a NUL byte in its first 8 KiB (in a .txt file: anywhere).
+  followed by .gz), and that is not binary.
+- ``binary``: a file with a NUL byte in its first 8 KiB (in a .txt file: anywhere), whatever its
+  name: an image, a PDF or an executable counts as binary with or without an extension.
 - ``unreadable``: a file or directory that could not be read, or a .gz file that is not valid
   gzip or is cut short (documents before the damage are kept).
 - ``empty``: a .txt file, JSON line or CSV row whose text is empty or only white space; or a
@@ -115,7 +116,7 @@ class CorpusReader:
             where = path.relative_to(self.root).as_posix()
             kind = file_kind(path.name)
             if kind is None:
-                report.drop("unsupported_file", where)
+                report.drop(self._unsupported(path), where)
                 continue
             report.files_read += 1
             try:
@@ -132,6 +133,16 @@ class CorpusReader:
                     yield from self._csv(path, where, report)
             except (OSError, EOFError, zlib.error) as error:
                 report.drop("unreadable", f"{where}: {error}")
+
+    @staticmethod
+    def _unsupported(path: Path) -> str:
+        """``binary`` for a file that holds binary data, else ``unsupported_file``."""
+        try:
+            with open(path, "rb") as stream:
+                head = stream.read(_SNIFF_BYTES)
+        except OSError:
+            return "unsupported_file"
+        return "binary" if b"\x00" in head else "unsupported_file"
 
     def _too_large(self, text: str, encoded_at_most: int) -> bool:
         """Whether text is over the byte limit; encoded_at_most bounds its UTF-8 size."""

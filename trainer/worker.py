@@ -14,6 +14,7 @@ unpickle them.
 from __future__ import annotations
 
 import os
+import signal
 import queue
 import time
 import traceback
@@ -88,6 +89,9 @@ def initialize(reports: Any, replies: list[Any], threads: int) -> None:
     """Pool initializer: the queues, and thread limits set before torch is first imported."""
     global _reports, _replies
     _reports, _replies = reports, replies
+    # Ctrl-C in a terminal reaches every process of the group: the tuner stops its jobs
+    # itself, and a worker killed by the signal would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[variable] = str(threads)
 

@@ -188,3 +188,13 @@ def test_examples_are_capped(tmp_path: Path) -> None:
 )
 def test_file_kind(name: str, kind: str | None) -> None:
     assert file_kind(name) == kind
+
+
+@pytest.mark.parametrize("name", ["program", "program.txt", "program.bin", "PROGRAM.PDF"])
+def test_a_binary_file_is_binary_whatever_its_name(tmp_path: Path, name: str) -> None:
+    write_file(tmp_path / name, b"\x7fELF\x02\x01\x01\x00\x00\x00" + b"\x00" * 100)
+    write_file(tmp_path / "notes.md", "# notes, text in a format the reader does not take")
+    documents, report = read(tmp_path)
+    assert documents == []
+    assert problems(report) == {"binary": 1, "unsupported_file": 1}
+    assert report.examples["binary"] == [name]
