@@ -510,10 +510,10 @@ def _follow(
 def current_state(workflow: Any, execution: str) -> str | None:
     """The state the execution entered last, from its history."""
     with contextlib.suppress(Exception):
-        events = workflow.sfn.get_execution_history(
-            executionArn=execution, maxResults=1000, reverseOrder=True
-        )["events"]
-        for event in events:
+        events = workflow.sfn.get_execution_history(executionArn=execution, maxResults=1000)[
+            "events"
+        ]
+        for event in reversed(events):
             if "stateEnteredEventDetails" in event:
                 return str(event["stateEnteredEventDetails"]["name"])
     return None

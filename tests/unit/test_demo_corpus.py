@@ -24,3 +24,14 @@ def test_the_demo_request_is_a_corpus_request_with_a_small_budget() -> None:
     assert request.corpus is not None and request.data is None
     assert request.resource_limits.max_jobs == 8
     assert request.resource_limits.max_parallel_jobs == 2
+
+
+def test_every_reason_a_file_is_skipped_for_has_its_rule_and_fix() -> None:
+    from offline.demo import DROPPED
+    from preparation.config import PreparationConfig
+    from preparation.corpus import REASONS
+
+    assert set(DROPPED) == set(REASONS)
+    config = PreparationConfig().to_dict()
+    for reason, (rule, fix) in DROPPED.items():
+        assert rule.format(**config) and fix, reason
