@@ -11,7 +11,7 @@ export PYTHONPATH := $(CURDIR)/lambdas:$(CURDIR)
 CDK := node_modules/.bin/cdk
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help install demo synth lint typecheck unit test local-run preflight deploy destroy schemas bench-imports bench-demo bench-prep bench-train bench-quality bench-npmi clean
+.PHONY: help install demo synth lint typecheck unit test mutation local-run preflight deploy destroy schemas bench-imports bench-demo bench-prep bench-train bench-quality bench-npmi clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -44,14 +44,21 @@ lint: install ## ruff (lint and format check)
 	ruff format --check .
 
 typecheck: install ## mypy
-	mypy lambdas infra offline preparation trainer benchmarks app.py
+	mypy lambdas infra offline preparation trainer benchmarks tools app.py
+
+# Test modules run in parallel, one module per worker at a time (its fixtures are built once).
+PYTEST_WORKERS ?= auto
+PYTEST := pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 unit: install ## pytest only
-	pytest -q
+	$(PYTEST)
 
 test: lint typecheck synth ## Lint, type check, synth + cfn-lint, all tests
 	cfn-lint
-	pytest -q
+	$(PYTEST)
+
+mutation: install ## Mutation score of the domain packages (mutmut, ~30 min); not part of test
+	python tools/mutation.py $(ARGS)
 
 REQUEST ?= examples/requests/tune-ntm.json
 DATA ?= examples/data

@@ -213,10 +213,9 @@ def test_a_broken_field_is_named_in_the_rejection(
     body, field = case
     aws.put_dataset()
     violations = assert_rejected(*handle(aws, context, json.dumps(body)))
-    assert any(
-        v["field"] == field or v["field"].startswith(f"{field}.")
-        for v in violations
-    ), violations
+    assert any(v["field"] == field or v["field"].startswith(f"{field}.") for v in violations), (
+        violations
+    )
     no_jobs(aws)
 
 

@@ -1,0 +1,167 @@
+"""Mutation testing of the domain packages: `make mutation` (mutmut).
+
+mutmut names a mutant after the path of its file relative to the directory it runs in, and the
+trampoline it plants records the module the tests imported. Here the two differ: the Lambda
+package lives in `lambdas/ntm_tuning/` but is imported as `ntm_tuning` (pytest's `pythonpath`).
+So each run happens in a staging directory, `build/mutation/<group>/`, where `ntm_tuning/` and
+`preparation/` are top-level (links to the sources, which mutmut only reads: it writes its
+mutated copies under `mutants/` there), with a pytest configuration whose only import root is
+that directory. `PYTHONPATH` is cleared so the unmutated sources cannot be imported by mistake.
+
+Only the fast tests run (unit, handlers, preparation; not the workflow, infra and trainer
+suites), each group of modules against the tests of its own layer (GROUPS).
+
+Prints every surviving mutant and the score: killed / (killed + survived), a mutant that no
+test reaches counted as a survivor. `--show GROUP NAME` prints one mutant's diff; `--only GLOB`
+mutates other files (e.g. `make mutation ARGS="--only ntm_tuning/builder.py"`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ROOT / "build" / "mutation"
+
+# What is mutated, as (name in the staging directory, source directory).
+PACKAGES = {"ntm_tuning": ROOT / "lambdas" / "ntm_tuning", "preparation": ROOT / "preparation"}
+# What the tests read or import besides the mutated packages (copied next to the mutants).
+ALSO = ["tests", "examples", "schemas", "offline", "infra", "trainer"]
+# Each group: the modules it mutates, and the tests at their own layer that must catch a bug
+# in them. A mutant runs only the tests that reach its function (mutmut records which), and a
+# surviving one runs all of those: keeping each group to its own layer keeps the run within
+# half an hour on two cores. The rest of the two packages (the request builder and the workflow
+# steps, about 2,900 mutants, most of them in error messages; the AWS adapters, the CLI entry
+# points, the synthetic corpus) can be run on demand with --only.
+GROUPS: dict[str, tuple[list[str], list[str]]] = {
+    "domain": (
+        [
+            "ntm_tuning/naming.py",
+            "ntm_tuning/request.py",
+            "ntm_tuning/ntm.py",
+            "ntm_tuning/summary.py",
+            "ntm_tuning/preparation.py",
+        ],
+        ["tests/unit"],
+    ),
+    "ledger": (["ntm_tuning/ledger.py"], ["tests/handlers"]),
+    "preparation": (
+        [
+            "preparation/tokens.py",
+            "preparation/splits.py",
+            "preparation/vocabulary.py",
+            "preparation/shards.py",
+            "preparation/config.py",
+        ],
+        ["tests/preparation"],
+    ),
+}
+ALL_TESTS = ["tests/unit", "tests/handlers", "tests/preparation"]
+
+# mutmut's verdicts (mutmut.stats.status_by_exit_code).
+KILLED = {"killed", "timeout", "caught by type check"}
+SURVIVED = {"survived", "no tests"}
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(json.dumps(item) for item in items) + "]"
+
+
+def stage(stage_dir: Path, only: list[str], tests: list[str]) -> None:
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    for name in [*PACKAGES, *ALSO]:
+        link = stage_dir / name
+        target = PACKAGES.get(name, ROOT / name)
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target, target_is_directory=True)
+    pyproject = f"""\
+[tool.pytest.ini_options]
+pythonpath = ["."]
+addopts = "-p no:cacheprovider"
+filterwarnings = ["ignore::DeprecationWarning:jsii.*", "ignore::DeprecationWarning:typeguard.*"]
+
+[tool.mutmut]
+source_paths = {_toml_list(list(PACKAGES))}
+also_copy = {_toml_list(ALSO)}
+only_mutate = {_toml_list(only)}
+pytest_add_cli_args_test_selection = {_toml_list(tests)}
+use_git_change_detection = false
+"""
+    (stage_dir / "pyproject.toml").write_text(pyproject)
+
+
+def verdicts(stage_dir: Path) -> dict[str, str]:
+    """Mutant name -> status, from the `.meta` files mutmut leaves next to each mutated file."""
+    from mutmut.stats import status_by_exit_code
+
+    result: dict[str, str] = {}
+    for meta in sorted((stage_dir / "mutants").rglob("*.py.meta")):
+        data = json.loads(meta.read_text())
+        for name, code in data.get("exit_code_by_key", {}).items():
+            result[name] = str(status_by_exit_code.get(code, "not checked"))
+    return result
+
+
+def report(results: dict[str, str]) -> int:
+    killed = sum(1 for status in results.values() if status in KILLED)
+    survivors = sorted(name for name, status in results.items() if status in SURVIVED)
+    other = {name: s for name, s in results.items() if s not in KILLED | SURVIVED}
+    print()
+    print("Surviving mutants (`python tools/mutation.py --show GROUP NAME` prints one):")
+    for name in survivors:
+        print(f"  {name}  [{results[name]}]")
+    for name, status in sorted(other.items()):
+        print(f"  {name}  [{status}: not counted]")
+    checked = killed + len(survivors)
+    score = 100.0 * killed / checked if checked else 0.0
+    print()
+    print(f"Mutation score: {score:.1f}% ({killed} killed of {checked}; {len(survivors)} survived)")
+    return 0 if checked else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="glob of files to mutate, e.g. ntm_tuning/builder.py",
+    )
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--show", nargs=2, metavar=("GROUP", "MUTANT"), help="print one mutant")
+    parser.add_argument("--report", action="store_true", help="report the last run only")
+    args = parser.parse_args()
+
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    mutmut = shutil.which("mutmut")
+    if mutmut is None:
+        print("mutmut is not installed: run `make install`", file=sys.stderr)
+        return 2
+    groups = {"only": (args.only, ALL_TESTS)} if args.only else GROUPS
+    if args.show:
+        return subprocess.call([mutmut, "show", args.show[1]], cwd=STAGES / args.show[0], env=env)
+    results: dict[str, str] = {}
+    for group, (modules, tests) in groups.items():
+        stage_dir = STAGES / group
+        if not args.report:
+            shutil.rmtree(stage_dir, ignore_errors=True)
+            stage(stage_dir, modules, tests)
+            print(f"== {group}: {', '.join(modules)} against {', '.join(tests)}", flush=True)
+            command = [mutmut, "run", "--max-children", str(args.jobs)]
+            code = subprocess.call(command, cwd=stage_dir, env=env)
+            if code != 0:
+                print(f"mutmut run exited with {code} in {stage_dir}", file=sys.stderr)
+                return code
+        results.update({f"{group} {name}": status for name, status in verdicts(stage_dir).items()})
+    return report(results)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
