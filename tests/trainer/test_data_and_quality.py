@@ -189,21 +189,27 @@ def test_healthy_topics_are_not_collapsed() -> None:
 
 
 def test_collapse_is_more_than_half_of_the_top_words_common_to_most_topics() -> None:
-    # 4 topics; words 0..4 are in the top 10 of 3 topics (more than half), the rest are unique.
-    def matrix(common: int) -> np.ndarray:
-        shared = list(range(common))
-        return _topics_over(
-            [shared + list(range(10 + 10 * k, 10 + 10 * k + 10 - common)) for k in range(3)]
-            + [list(range(50, 60))],
-            vocabulary=60,
-        )
+    def matrix(common: int, sharing: int, topics: int = 4) -> np.ndarray:
+        """``sharing`` of the topics have the same ``common`` top words, the rest are unique."""
+        words = []
+        for k in range(topics):
+            shared = list(range(common)) if k < sharing else []
+            own = list(range(10 + 10 * k, 10 + 10 * k + 10 - len(shared)))
+            words.append(shared + own)
+        return _topics_over(words, vocabulary=60)
 
-    exactly_half = matrix(5)  # 3 topics: 5 of 10 common; the 4th: none -> mean 0.375
-    assert shared_top_words(top_word_ids(exactly_half, 10)) == pytest.approx(0.375)
+    # A word in the top words of exactly half of the topics is not common to most of them.
+    assert shared_top_words(top_word_ids(matrix(10, sharing=2), 10)) == 0.0
+    # Every topic has exactly half of its top words common to all: not collapsed; one more word is.
+    exactly_half = matrix(5, sharing=4)
+    assert shared_top_words(top_word_ids(exactly_half, 10)) == pytest.approx(0.5)
     assert not topics_collapsed(exactly_half)
-    over = matrix(7)  # 3 topics x 0.7 + 0 -> 0.525
-    assert shared_top_words(top_word_ids(over, 10)) == pytest.approx(0.525)
-    assert topics_collapsed(over)
+    just_over = matrix(6, sharing=4)
+    assert shared_top_words(top_word_ids(just_over, 10)) == pytest.approx(0.6)
+    assert topics_collapsed(just_over)
+    # Three of four topics share 7 words (more than half of the topics): 3 x 0.7 / 4.
+    assert shared_top_words(top_word_ids(matrix(7, sharing=3), 10)) == pytest.approx(0.525)
+    assert topics_collapsed(matrix(7, sharing=3))
 
 
 def test_posterior_collapse_is_no_active_unit() -> None:
