@@ -88,3 +88,11 @@ def endless(task: TrainingTask, report: Report) -> RunResult:
 
 def broken(task: TrainingTask, report: Report) -> RunResult:
     raise RuntimeError("the algorithm crashed")
+
+
+def collapsed_odd_jobs(task: TrainingTask, report: Report) -> RunResult:
+    """Like ``quadratic``; odd-numbered jobs report a collapsed posterior, as the trainer does."""
+    result = _run(task, report, _loss, 0.0)
+    if task.trial_number % 2:
+        result.metrics["warning:posterior_collapsed"] = 1.0
+    return result

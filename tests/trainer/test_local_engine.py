@@ -417,3 +417,18 @@ def test_requests_sagemaker_refuses(tuner: LocalTuner) -> None:
     with pytest.raises(ClientError) as missing_training:
         tuner.describe_training_job(TrainingJobName="nope")
     assert code(missing_training) == "ValidationException"
+
+
+def test_a_jobs_quality_warnings_are_among_its_final_metrics(s3: Any, tmp_path: Path) -> None:
+    request = golden_request(
+        ResourceLimits={"MaxNumberOfTrainingJobs": 3, "MaxParallelTrainingJobs": 1}, RandomSeed=3
+    )
+    with LocalTuner(s3, workdir=tmp_path / "work", runner=fakes.collapsed_odd_jobs) as local:
+        assert run(local, request)["HyperParameterTuningJobStatus"] == "Completed"
+        jobs = training_jobs(local, request["HyperParameterTuningJobName"])
+    warned = {}
+    for job in jobs:
+        conforms("DescribeTrainingJob", job)
+        names = {m["MetricName"] for m in job["FinalMetricDataList"]}
+        warned[int(job["TrainingJobName"].split("-")[-2])] = "warning:posterior_collapsed" in names
+    assert warned == {1: True, 2: False, 3: True}
