@@ -77,7 +77,7 @@ from trainer.worker import (
 )
 
 from .cloudwatch import TrainingLogWriter
-from .sagemaker import check_shape, client_error, download_s3_prefix
+from .sagemaker import check_shape, check_warm_start_parents, client_error, download_s3_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +223,9 @@ class LocalTuner:
                 raise client_error(
                     operation, "ResourceInUse", f"Hyperparameter tuning job {name} already exists"
                 )
+            check_warm_start_parents(
+                operation, request, {known: other.status for known, other in self.jobs.items()}
+            )
             self.jobs[name] = job
         job.thread = threading.Thread(target=self._drive, args=(job,), name=f"tune-{name}")
         job.thread.daemon = True

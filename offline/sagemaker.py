@@ -102,6 +102,26 @@ def check_instance_storage(operation: str, request: dict[str, Any]) -> None:
             raise client_error(operation, "ValidationException", f"VolumeSizeInGB: {problem}")
 
 
+def check_warm_start_parents(
+    operation: str, request: dict[str, Any], statuses: dict[str, str]
+) -> None:
+    """As SageMaker: warm-start parents must exist and have ended (Warm Start Tuning
+    Restrictions, SageMaker Developer Guide). ``statuses``: the tuning jobs there are."""
+    warm = request.get("WarmStartConfig") or {}
+    for parent in warm.get("ParentHyperParameterTuningJobs", []):
+        name = parent["HyperParameterTuningJobName"]
+        if name not in statuses:
+            raise client_error(
+                operation, "ResourceNotFound", f"Parent tuning job {name} does not exist"
+            )
+        if statuses[name] not in ("Completed", "Stopped", "Failed"):
+            raise client_error(
+                operation,
+                "ValidationException",
+                f"Parent tuning job {name} is {statuses[name]}; it must be in a terminal state",
+            )
+
+
 Outcome = Literal["Completed", "Failed", "Stopped"]
 
 
@@ -180,7 +200,9 @@ class ScriptedSageMaker:
                 raise client_error(
                     operation, "ResourceInUse", f"Hyperparameter tuning job {name} already exists"
                 )
-            self._check_parents(operation, request)
+            check_warm_start_parents(
+                operation, request, {name: job.status for name, job in self.jobs.items()}
+            )
             arn = self._arn("hyper-parameter-tuning-job", name)
             self.jobs[name] = _Job(request=request, arn=arn, created=datetime.now(UTC))
             running = sum(job.status in ("InProgress", "Stopping") for job in self.jobs.values())
@@ -230,24 +252,6 @@ class ScriptedSageMaker:
                 )
             job.status = "Stopping"
         return {}
-
-    def _check_parents(self, operation: str, request: dict[str, Any]) -> None:
-        """As SageMaker: warm-start parents must exist and have ended (Warm Start Tuning
-        Restrictions, SageMaker Developer Guide)."""
-        warm = request.get("WarmStartConfig") or {}
-        for parent in warm.get("ParentHyperParameterTuningJobs", []):
-            name = parent["HyperParameterTuningJobName"]
-            job = self.jobs.get(name)
-            if job is None:
-                raise client_error(
-                    operation, "ResourceNotFound", f"Parent tuning job {name} does not exist"
-                )
-            if job.status not in ("Completed", "Stopped", "Failed"):
-                raise client_error(
-                    operation,
-                    "ValidationException",
-                    f"Parent tuning job {name} is {job.status}; it must be in a terminal state",
-                )
 
     # -- playing the scenario ------------------------------------------------------------
     def _job(self, operation: str, name: str) -> _Job:

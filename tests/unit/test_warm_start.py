@@ -13,6 +13,7 @@ from ntm_tuning.request import TuningRequest
 from ntm_tuning.warm_start import ParentJob, describe_parents, violations
 from pydantic import ValidationError
 
+from offline.sagemaker import ScriptedSageMaker, check_warm_start_parents
 from tests.settings_factory import make_settings
 
 TAG = steps.REQUEST_ID_TAG
@@ -186,3 +187,30 @@ def test_parents_are_described_and_foreign_names_are_not() -> None:
         ("ntm-00000000000000000000000c", True),
     ]
     assert found[0].tags == {TAG: "abc"}
+
+
+def test_the_offline_sagemaker_refuses_a_missing_or_running_parent() -> None:
+    request = {
+        "WarmStartConfig": {
+            "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": PARENT}],
+            "WarmStartType": "TransferLearning",
+        }
+    }
+    operation = "CreateHyperParameterTuningJob"
+    with pytest.raises(ClientError) as missing:
+        check_warm_start_parents(operation, request, {})
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFound"
+    with pytest.raises(ClientError) as running:
+        check_warm_start_parents(operation, request, {PARENT: "InProgress"})
+    assert running.value.response["Error"]["Code"] == "ValidationException"
+    for ended in ("Completed", "Stopped", "Failed"):
+        check_warm_start_parents(operation, request, {PARENT: ended})
+
+
+def test_the_scripted_engine_refuses_a_create_naming_a_missing_parent() -> None:
+    engine = ScriptedSageMaker(None, region="us-east-1", account="123456789012")
+    request = create_request(warm_start={"parents": [PARENT]})
+    with pytest.raises(ClientError) as error:
+        engine.create_hyper_parameter_tuning_job(**request)
+    assert error.value.response["Error"]["Code"] == "ResourceNotFound"
+    assert engine.jobs == {}
