@@ -144,3 +144,15 @@ def test_what_is_written_is_read_back() -> None:
     assert with_wetc is not None
     assert with_wetc.wetc == 0.4
     assert [t.wetc for t in with_wetc.topics] == [0.2, 0.4, 0.6]
+
+
+def test_a_wetc_that_is_not_a_number_is_left_out() -> None:
+    lines = [
+        "Topics from epoch:final (num_topics:2) [wetc nan, tu 0.75]:",
+        "[nan, 0.5] 1 2",
+        "[0.1] 3 4",
+    ]
+    block = final_block(lines)
+    assert block is not None and block.complete
+    assert (block.wetc, block.tu) == (None, 0.75)
+    assert [(t.wetc, t.tu) for t in block.topics] == [(None, 0.5), (None, 0.1)]
