@@ -11,6 +11,9 @@ FilterLogEvents queries (the only permission needed) find it instead:
 2. the lines of the chosen stream from the chosen header on (``startTime`` = its timestamp),
    until the block is complete or the bounds are reached.
 
+When no header matches (a log without a block, or a header the pattern would miss), the job's
+log itself is read, up to the same bound, and parsed.
+
 With several instances every one logs the same model's topics; the stream of the lowest
 instance (``algo-1``) is used, always, and named in the result (of a retried job's attempts,
 each with its own stream, the latest one that logged a final block). Throttling is retried with
@@ -180,6 +183,46 @@ class TrainingLogs:
                 unavailable="truncated",
                 message="the topics block's header was found but not its lines",
             )
+        return self._result(job_name, block, stream, instances)
+
+    def _without_block(self, job_name: str, prefix: str, deadline: float | None) -> JobTopics:
+        """No header matched the filter: read the job's log itself, as far as the bounds go.
+
+        This also covers a log whose header the filter pattern would not match."""
+        by_stream: dict[str, list[str]] = {}
+        read = 0
+        for event in self._events(
+            {"logStreamNamePrefix": prefix}, limit=MAX_BLOCK_EVENTS, deadline=deadline
+        ):
+            read += 1
+            name = str(event.get("logStreamName", ""))
+            if name.startswith(prefix):
+                by_stream.setdefault(name, []).append(str(event.get("message", "")))
+        if not by_stream:
+            return JobTopics(
+                job_name,
+                unavailable="no_log",
+                message=f"no log stream {prefix}* in {self.log_group}",
+            )
+        blocks = {name: final_block(lines) for name, lines in by_stream.items()}
+        found = {name: block for name, block in blocks.items() if block is not None}
+        if not found:
+            return JobTopics(
+                job_name,
+                unavailable="no_topics_block",
+                message=(
+                    "the training log has no topics block (an image that does not log topics, "
+                    "or a job that ended before its final epoch)"
+                    + (f"; read its first {read} events" if read >= MAX_BLOCK_EVENTS else "")
+                ),
+            )
+        finals = {n for n, b in found.items() if b.epoch == FINAL_EPOCH and b.complete}
+        stream = min(finals or found, key=_stream_order)
+        return self._result(
+            job_name, found[stream], stream, len({instance_number(n) for n in found})
+        )
+
+    def _result(self, job_name: str, block: TopicsBlock, stream: str, instances: int) -> JobTopics:
         if not block.complete:
             return JobTopics(
                 job_name,
@@ -193,26 +236,6 @@ class TrainingLogs:
                 ),
             )
         return JobTopics(job_name, block=block, log_stream=stream, instances=instances)
-
-    def _without_block(self, job_name: str, prefix: str, deadline: float | None) -> JobTopics:
-        """No header: is there a log at all?"""
-        for event in self._events(
-            {"logStreamNamePrefix": prefix}, limit=1, deadline=deadline, page_limit=1
-        ):
-            if str(event.get("logStreamName", "")).startswith(prefix):
-                return JobTopics(
-                    job_name,
-                    unavailable="no_topics_block",
-                    message=(
-                        "the training log has no topics block (an image that does not log "
-                        "topics, or a job that ended before its final epoch)"
-                    ),
-                )
-        return JobTopics(
-            job_name,
-            unavailable="no_log",
-            message=f"no log stream {prefix}* in {self.log_group}",
-        )
 
     def _events(
         self,

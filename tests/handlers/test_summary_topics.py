@@ -414,3 +414,24 @@ def test_a_stopped_jobs_log_is_read_too_and_a_failed_ones_is_not(aws: Aws, logs:
         for j in report["training_jobs"]
     }
     assert read == {BEST: (0.83, None), SECOND: (0.83, None), FAILED: (None, "not_completed")}
+
+
+class PatternBlind:
+    """A CloudWatch Logs whose filter pattern matches nothing: the log itself is then read."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def filter_log_events(self, **kwargs: Any) -> Any:
+        if "filterPattern" in kwargs:
+            return {"events": [], "searchedLogStreams": []}
+        return self.client.filter_log_events(**kwargs)
+
+
+def test_without_a_header_match_the_log_itself_is_read(aws: Aws, logs: Any) -> None:
+    put_log(logs, f"{BEST}/algo-2-1", block("final", SECOND_TOPICS, [(0.5,)] * 3))
+    put_log(logs, f"{BEST}/algo-1-1", [*NOISE, *block("final", BEST_TOPICS, [(0.5,)] * 3)])
+    detail, _ = summarize(aws, PatternBlind(logs))
+    assert detail["topics_source"]["log_stream"] == f"{BEST}/algo-1-1"
+    assert detail["topics"][0]["words"] == ["word0", "word1", "word2"]
+    assert detail["topics_source"]["instances"] == 2
