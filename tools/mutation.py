@@ -50,7 +50,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ],
         ["tests/unit"],
     ),
-    "ledger": (["ntm_tuning/ledger.py"], ["tests/handlers"]),
+    "ledger": (["ntm_tuning/ledger.py"], ["tests/handlers/test_ledger.py"]),
     "preparation": (
         [
             "preparation/tokens.py",

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
+from ntm_tuning.errors import LedgerThrottled
 from ntm_tuning.handlers import validate
 from ntm_tuning.ledger import Ledger
 
@@ -87,3 +89,38 @@ def test_validation_claims_with_the_deployments_ttl(
     assert abs(datetime.now(UTC) - claimed_at) < timedelta(minutes=5)
     lifetime = int(claim["expires_at"]["N"]) - claimed_at.timestamp()
     assert 3 * 86400 - 1 < lifetime <= 3 * 86400
+
+
+def test_capacity_admits_up_to_the_limit_and_each_execution_once(table: Ledger) -> None:
+    assert table.holders() == 0
+    assert table.acquire("e-1", 2, now=NOW) == (True, 1)
+    assert table.acquire("e-1", 2, now=NOW) == (True, 1)  # its own retry: already admitted
+    assert table.acquire("e-2", 2, now=NOW) == (True, 2)
+    assert table.acquire("e-3", 2, now=NOW) == (False, 2)
+    capacity = item(table, "capacity#tuning-jobs")
+    assert capacity["holders"] == {"N": "2"}
+    assert capacity["leases"] == {
+        "M": {"e-1": {"S": NOW.isoformat()}, "e-2": {"S": NOW.isoformat()}}
+    }
+    assert table.release("e-1") == (True, 1)
+    assert table.release("e-1") == (False, 1)  # releasing twice is a no-op
+    assert table.acquire("e-3", 2, now=NOW) == (True, 2)
+    assert table.release("never-admitted") == (False, 2)
+    assert table.holders() == 2
+
+
+def test_a_job_of_an_unknown_execution_is_none(table: Ledger) -> None:
+    assert table.job_of("nobody") is None
+    assert table.claimant("no-such-request") is None
+
+
+def test_throttling_is_a_retryable_ledger_error(table: Ledger) -> None:
+    stubber = Stubber(table.dynamodb)
+    stubber.add_client_error("get_item", "ProvisionedThroughputExceededException", "slow down")
+    stubber.add_client_error("get_item", "ValidationException", "bad key")
+    with stubber:
+        with pytest.raises(LedgerThrottled):
+            table.holders()
+        with pytest.raises(Exception, match="bad key") as caught:
+            table.holders()
+        assert not isinstance(caught.value, LedgerThrottled)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -154,3 +155,42 @@ def test_prepared_request_names_the_prepared_channels() -> None:
     assert prepared.data.auxiliary == "datasets/prepared/x/dataset/auxiliary/vocab.txt"
     assert request.corpus is not None
     assert request.corpus.preparation_config()["max_vocabulary"] == 2000
+
+
+GOLDEN_PROCESSING = ROOT / "tests" / "golden" / "create-processing-job.json"
+
+
+def test_the_processing_job_request_matches_its_golden_copy() -> None:
+    # Every field SageMaker gets: channel names, modes, paths, entrypoint and arguments.
+    request = processing_request()
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN_PROCESSING.write_text(json.dumps(request, indent=2, sort_keys=True) + "\n")
+    assert request == json.loads(GOLDEN_PROCESSING.read_text())
+
+
+def test_an_instance_with_local_storage_gets_no_volume_key() -> None:
+    request = preparation.build_processing_job(
+        request_id="0123456789abcdef01234567",
+        corpus=S3Location(DATA_BUCKET, "corpora/demo/"),
+        settings=make_settings().model_copy(update={"processing_instance_type": "ml.m5d.xlarge"}),
+        tags={},
+    )
+    cluster = request["ProcessingResources"]["ClusterConfig"]  # type: ignore[index]
+    assert cluster == {"InstanceCount": 1, "InstanceType": "ml.m5d.xlarge", "VolumeSizeInGB": 30}
+    assert request["Tags"] == []
+
+
+@pytest.mark.parametrize(
+    ("summary", "test"),
+    [(None, "d/test/"), ({"documents": {"test": 4}}, "d/test/"), ({}, "d/test/")],
+)
+def test_a_test_channel_is_named_unless_the_split_is_empty(
+    summary: dict[str, object] | None, test: str
+) -> None:
+    request = TuningRequest.model_validate({"corpus": {"prefix": "c/"}, "name": "raw"})
+    prepared = preparation.prepared_request(request, S3Location(DATA_BUCKET, "d/"), summary)
+    assert prepared.data is not None
+    assert prepared.data.test == test
+    assert prepared.data.validation == "d/validation/"
+    assert prepared.data.content_type == "application/x-recordio-protobuf"
+    assert prepared.name == "raw"

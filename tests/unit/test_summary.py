@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from ntm_tuning.events import MODEL_WARNINGS, WARNING_METRIC_PREFIX
 from ntm_tuning.summary import rank_training_jobs, summarize_tuning_job
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -185,3 +186,95 @@ def test_ranking_puts_the_lowest_loss_first_and_jobs_without_one_last() -> None:
         (5, "e", None),
     ]
     assert (ranked_jobs[0]["billable_seconds"], ranked_jobs[0]["training_seconds"]) == (30, 40)
+
+
+def test_a_ranked_job_carries_every_field_from_its_summary_and_description() -> None:
+    summary = {
+        "TrainingJobName": "j-1",
+        "TrainingJobStatus": "Failed",
+        "TunedHyperParameters": {"learning_rate": "0.02"},
+        "FailureReason": "AlgorithmError: out of memory",
+    }
+    described = {
+        "j-1": {
+            "BillableTimeInSeconds": 31,
+            "TrainingTimeInSeconds": 47,
+            "ModelArtifacts": {"S3ModelArtifacts": "s3://artifacts/j-1/model.tar.gz"},
+        }
+    }
+    assert rank_training_jobs([summary], described) == [
+        {
+            "rank": 1,
+            "name": "j-1",
+            "status": "Failed",
+            "objective": None,
+            "tuned_hyperparameters": {"learning_rate": "0.02"},
+            "billable_seconds": 31,
+            "training_seconds": 47,
+            "model_artifact_uri": "s3://artifacts/j-1/model.tar.gz",
+            "failure_reason": "AlgorithmError: out of memory",
+        }
+    ]
+    assert rank_training_jobs([{"TrainingJobName": "j-2"}], {})[0]["tuned_hyperparameters"] == {}
+
+
+@pytest.mark.parametrize(
+    ("metrics", "quality"),
+    [
+        ([], None),
+        ([{"MetricName": "topics:npmi", "Value": 0.25}], {"npmi": 0.25, "uniqueness": None}),
+        ([{"MetricName": "topics:uniqueness", "Value": 0.5}], {"npmi": None, "uniqueness": 0.5}),
+    ],
+)
+def test_topic_quality_is_reported_with_whichever_metric_the_job_gave(
+    metrics: list[dict[str, Any]], quality: dict[str, float | None] | None
+) -> None:
+    best = {**best_training_job(), "FinalMetricDataList": metrics}
+    detail = summarize_tuning_job(
+        state=state(), tuning_job=tuning_job(), best_training_job=best, ranked=[], report_uri="r"
+    ).model_dump(mode="json")
+    assert detail["topic_quality"] == quality
+
+
+@pytest.mark.parametrize(("value", "warned"), [(0.0, False), (0.99, False), (1.0, True)])
+def test_a_warning_metric_of_one_raises_its_warning(value: float, warned: bool) -> None:
+    code = next(iter(MODEL_WARNINGS))
+    best = {
+        **best_training_job(),
+        "FinalMetricDataList": [{"MetricName": WARNING_METRIC_PREFIX + code, "Value": value}],
+    }
+    detail = summarize_tuning_job(
+        state=state(), tuning_job=tuning_job(), best_training_job=best, ranked=[], report_uri="r"
+    ).model_dump(mode="json")
+    expected = [{"code": code, "message": MODEL_WARNINGS[code]}] if warned else []
+    assert detail["warnings"] == expected
+
+
+def test_the_strategy_falls_back_to_the_plan_then_to_bayesian_and_the_dataset_is_kept() -> None:
+    job = {**tuning_job(), "HyperParameterTuningJobConfig": {}}
+    dataset = {
+        "uri": "s3://data/d/",
+        "summary_uri": "s3://data/d/dataset.json",
+        "corpus_uri": "s3://data/c/",
+        "documents": {"train": 8},
+        "dropped": {},
+        "vocabulary_size": 40,
+    }
+    planned = summarize_tuning_job(
+        state=state(strategy="Random", dataset=dataset),
+        tuning_job=job,
+        best_training_job=best_training_job(),
+        ranked=[],
+        report_uri="r",
+    ).model_dump(mode="json")
+    assert planned["tuning_job"]["strategy"] == "Random"
+    assert planned["dataset"] == dataset
+    unplanned = summarize_tuning_job(
+        state=state(),
+        tuning_job=job,
+        best_training_job=best_training_job(),
+        ranked=[],
+        report_uri="r",
+    ).model_dump(mode="json")
+    assert unplanned["tuning_job"]["strategy"] == "Bayesian"
+    assert unplanned["dataset"] is None
