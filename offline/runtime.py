@@ -109,6 +109,8 @@ class FaultInjector:
         # SageMaker calls (boto3 method names) to answer with ThrottlingException, and how
         # many times each; every throttled call is recorded in order.
         self.throttled_sagemaker: dict[str, int] = {}
+        # Calls of a method let through before its throttling starts.
+        self.unthrottled_first: dict[str, int] = {}
         self.throttled_calls: list[str] = []
         self._lock = threading.Lock()
 
@@ -119,6 +121,9 @@ class FaultInjector:
         with self._lock:
             left = self.throttled_sagemaker.get(method, 0)
             if left <= 0:
+                return False
+            if self.unthrottled_first.get(method, 0) > 0:
+                self.unthrottled_first[method] -= 1
                 return False
             self.throttled_sagemaker[method] = left - 1
             self.throttled_calls.append(method)

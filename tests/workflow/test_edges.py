@@ -3,6 +3,7 @@ in exactly one terminal event of the right kind."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -156,3 +157,29 @@ def test_a_throttled_parent_description_is_retried(workflow: Open) -> None:
     assert wf.faults.throttled_calls == ["describe_hyper_parameter_tuning_job"]
     assert result.states[0] == "Validate request" and len(wf.clock.retries) == 1
     assert [e["detail-type"] for e in wf.published()] == ["NTM Tuning Job Succeeded"]
+
+
+def test_a_throttled_parent_description_while_building_the_tuning_job_is_retried(
+    workflow: Open,
+) -> None:
+    """A corpus request describes its warm-start parents at validation and again once its
+    dataset is ready (`Build tuning job`): the second one is throttled here."""
+    wf = workflow(Scenario(training_jobs=2))
+    assert run_upload(wf, encode(example_request()), "requests/parent.json").status == "SUCCEEDED"
+    (parent,) = wf.published()
+    wf.upload_folder(ROOT / "examples/corpus")
+    body = json.loads(corpus_request())
+    body["warm_start"] = {"parents": [parent["detail"]["tuning_job"]["name"]]}
+    wf.faults.unthrottled_first = {"describe_hyper_parameter_tuning_job": 1}  # validation's
+    wf.faults.throttled_sagemaker = {"describe_hyper_parameter_tuning_job": 1}
+    result = run_upload(wf, json.dumps(body).encode(), "requests/corpus-child.json")
+    assert result.status == "SUCCEEDED", result.cause
+    assert "Build tuning job" in result.states
+    assert wf.faults.throttled_calls == ["describe_hyper_parameter_tuning_job"]
+    assert len(wf.clock.retries) == 1
+    (event,) = wf.published()
+    assert event["detail-type"] == "NTM Tuning Job Succeeded"
+    (child,) = [j for j in engine(wf).jobs.values() if j.request.get("WarmStartConfig")]
+    assert child.request["WarmStartConfig"]["ParentHyperParameterTuningJobs"] == [
+        {"HyperParameterTuningJobName": parent["detail"]["tuning_job"]["name"]}
+    ]
