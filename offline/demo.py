@@ -304,6 +304,7 @@ class Display:
     """What the user sees on stderr: one line per change, a progress bar on a terminal."""
 
     stream: TextIO
+    jobs: int | None = None  # the request's max_jobs, for the bar
     started: float = field(default_factory=time.monotonic)
     state: str | None = None
     training: tuple[int, int] | None = None
@@ -335,6 +336,8 @@ class Display:
 
     def entered(self, state: str) -> None:
         self.state = state
+        if state == "Start tuning job" and self.jobs:
+            self._start_bar(self.jobs)
         # A polling loop is one line when it starts, not one per poll.
         shown = f"waiting for {_waited_for(state)}" if state in _POLLING else f"state: {state}"
         if shown != self._shown:
@@ -348,10 +351,13 @@ class Display:
         best_text = f"{best:.4f}" if best is not None else "-"
         self.say(f"training jobs {done}/{total} done, best validation:total_loss {best_text}")
         if self._bar is not None:
-            if self._task is None:
-                self._bar.start()
-                self._task = self._bar.add_task("training jobs", total=total)
+            self._start_bar(total)
             self._bar.update(self._task, completed=done, total=total)
+
+    def _start_bar(self, total: int) -> None:
+        if self._bar is not None and self._task is None:
+            self._bar.start()
+            self._task = self._bar.add_task("training jobs", total=total)
 
     def close(self) -> None:
         if self._bar is not None and self._bar.live.is_started:
@@ -375,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"error: {error}", file=log)
         return USAGE
-    display = Display(log)
+    jobs = request["resource_limits"].get("max_jobs")
+    display = Display(log, jobs=jobs if isinstance(jobs, int) and jobs > 0 else None)
     try:
         return _run(args, request, name, display)
     except UserError as error:

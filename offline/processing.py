@@ -229,11 +229,13 @@ class LocalProcessing:
     def _upload(self, folder: Path, uri: str) -> None:
         bucket, prefix = split_uri(uri)
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            self.s3.put_object(
-                Bucket=bucket,
-                Key=prefix + path.relative_to(folder).as_posix(),
-                Body=path.read_bytes(),
-            )
+            key = prefix + path.relative_to(folder).as_posix()
+            if self.s3_backend is not None:
+                # Into the emulator's store directly, as the corpus was loaded: the same
+                # objects, without a request's serialization and parsing each.
+                self.s3_backend.put_object(bucket, key, path.read_bytes())
+            else:
+                self.s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
 
 
 class OfflineSageMaker:
