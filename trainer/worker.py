@@ -14,8 +14,8 @@ unpickle them.
 from __future__ import annotations
 
 import os
-import signal
 import queue
+import signal
 import time
 import traceback
 from collections.abc import Callable
