@@ -42,6 +42,8 @@ LEDGER_ACTIONS = {
     # PutItem: Ledger.acquire creates the capacity item on first use (conditional put).
     "admit": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
     "release": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+    # Reads the last progress event published for its execution, records the next one.
+    "poll": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
     "cleanup": ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
     # Records the execution's processing job (a put of its job record), so that the clean-up
     # of an execution that ended early can stop it.
@@ -179,7 +181,15 @@ class NtmTuningStack(Stack):
             training_job_actions=["sagemaker:AddTags"],
         )
         sagemaker.grant_pass_to_sagemaker(handlers.start)
-        grant_sagemaker(handlers.poll, tuning_job_actions=[DESCRIBE_TUNING_JOB])
+        # The poll publishes progress events: billable time so far comes from the training jobs.
+        grant_sagemaker(
+            handlers.poll,
+            tuning_job_actions=[
+                DESCRIBE_TUNING_JOB,
+                "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+            ],
+        )
+        results.bus.grant_put_events_to(handlers.poll)
         grant_sagemaker(
             handlers.summarize,
             tuning_job_actions=[
@@ -320,6 +330,9 @@ class NtmTuningStack(Stack):
             "DashboardName": monitoring.dashboard.dashboard_name,
             "RequestDeadLetterQueueUrl": request_dlq.queue_url,
             "CleanupDeadLetterQueueUrl": cleanup_dlq.queue_url,
+            # What a client (the ntm-tuning CLI) needs to submit a request.
+            "RequestPrefix": config.request_prefix,
+            "EventSource": config.event_source,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

@@ -232,6 +232,15 @@ class TuningWorkflow(Construct):
                         {
                             "tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name"),
                             "watch_deadline": sfn.JsonPath.string_at("$.watch_deadline"),
+                            # For the progress events: the last one published is kept in the
+                            # ledger, under this execution.
+                            "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                            "request": {
+                                "request_id": sfn.JsonPath.string_at("$.request_id"),
+                                "request_name": sfn.JsonPath.string_at("$.request_name"),
+                                "origin": sfn.JsonPath.object_at("$.origin"),
+                            },
+                            "cost_estimate": sfn.JsonPath.object_at("$.cost_estimate"),
                         }
                     ),
                     result_path="$.job",

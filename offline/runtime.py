@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any
 from unittest import mock
 
 import boto3
+from ntm_tuning.events import PROGRESS
 
 from .cloudwatch import strict_filter_log_events
 from .processing import LocalFolders, LocalProcessing, OfflineSageMaker
@@ -105,7 +107,10 @@ class FaultInjector:
 
     def __init__(self) -> None:
         self.failed_put_events = 0
+        # Fail only the entries of this detail type (None: any).
+        self.failing_detail_type: str | None = None
         self.put_events_calls = 0
+        self.put_events_calls_by_type: Counter[str] = Counter()
         # SageMaker calls (boto3 method names) to answer with ThrottlingException, and how
         # many times each; every throttled call is recorded in order.
         self.throttled_sagemaker: dict[str, int] = {}
@@ -135,7 +140,12 @@ class FaultInjector:
 
         def put_events(**kwargs: Any) -> Any:
             injector.put_events_calls += 1
-            if injector.failed_put_events > 0:
+            detail_type = str(kwargs["Entries"][0].get("DetailType"))
+            injector.put_events_calls_by_type[detail_type] += 1
+            if injector.failed_put_events > 0 and injector.failing_detail_type in (
+                None,
+                detail_type,
+            ):
                 injector.failed_put_events -= 1
                 return {
                     "FailedEntryCount": 1,
@@ -392,16 +402,25 @@ class OfflineWorkflow:
         queue_arn = self.sqs.get_queue_attributes(
             QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
-        self.events.put_rule(
-            Name="offline-results-consumer",
-            EventBusName=self.results_bus,
-            EventPattern=json.dumps({"source": [self.event_source]}),
-        )
-        self.events.put_targets(
-            Rule="offline-results-consumer",
-            EventBusName=self.results_bus,
-            Targets=[{"Id": "consumer", "Arn": queue_arn}],
-        )
+        # Outcomes and progress events go to two queues: most consumers want one or the other.
+        self.progress_queue_url = self.sqs.create_queue(QueueName="offline-progress-consumer")[
+            "QueueUrl"
+        ]
+        progress_arn = self.sqs.get_queue_attributes(
+            QueueUrl=self.progress_queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        for rule, pattern, arn in (
+            ("offline-results-consumer", [{"anything-but": PROGRESS}], queue_arn),
+            ("offline-progress-consumer", [PROGRESS], progress_arn),
+        ):
+            self.events.put_rule(
+                Name=rule,
+                EventBusName=self.results_bus,
+                EventPattern=json.dumps({"source": [self.event_source], "detail-type": pattern}),
+            )
+            self.events.put_targets(
+                Rule=rule, EventBusName=self.results_bus, Targets=[{"Id": "consumer", "Arn": arn}]
+            )
 
     def _patch_moto(self) -> None:
         from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -512,6 +531,14 @@ class OfflineWorkflow:
     def object_created(self, key: str, body: bytes) -> dict[str, Any]:
         """Put an object in the data bucket; the ``Object Created`` event S3 sends for it."""
         response = self.put_object(key, body)
+        return self.object_created_event(
+            key, len(body), response["ETag"].strip('"'), response.get("VersionId")
+        )
+
+    def object_created_event(
+        self, key: str, size: int, etag: str, version_id: str | None
+    ) -> dict[str, Any]:
+        """The ``Object Created`` event S3 sends to EventBridge for an object of the data bucket."""
         return {
             "version": "0",
             "id": str(uuid.uuid4()),
@@ -526,9 +553,9 @@ class OfflineWorkflow:
                 "bucket": {"name": self.data_bucket},
                 "object": {
                     "key": key,
-                    "size": len(body),
-                    "etag": response["ETag"].strip('"'),
-                    "version-id": response.get("VersionId"),
+                    "size": size,
+                    "etag": etag,
+                    "version-id": version_id,
                     "sequencer": f"{int(time.time() * 1e6):X}",
                 },
                 "request-id": uuid.uuid4().hex[:16].upper(),
@@ -669,16 +696,22 @@ class OfflineWorkflow:
         ]
 
     def published(self) -> list[dict[str, Any]]:
-        """Events delivered to the consumer since the last call, oldest first."""
+        """Outcome events (all but progress) delivered since the last call, oldest first."""
+        return self._drain(self.queue_url)
+
+    def progress(self) -> list[dict[str, Any]]:
+        """``NTM Tuning Job Progress`` events delivered since the last call, oldest first."""
+        return self._drain(self.progress_queue_url)
+
+    def _drain(self, queue_url: str) -> list[dict[str, Any]]:
         found = []
         while messages := self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
         ).get("Messages", []):
             for message in messages:
                 found.append(json.loads(message["Body"]))
-                self.sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+                self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        # Events put in the same second keep the order they were put in (a stable sort).
         return sorted(found, key=lambda e: e["time"])
 
     def objects(self, bucket: str, prefix: str = "") -> Iterator[str]:

@@ -18,6 +18,7 @@ SUCCEEDED = "NTM Tuning Job Succeeded"
 REJECTED = "NTM Tuning Request Rejected"
 FAILED = "NTM Tuning Job Failed"
 STOPPED = "NTM Tuning Job Stopped"
+PROGRESS = "NTM Tuning Job Progress"
 
 
 class _Contract(BaseModel):
@@ -359,9 +360,37 @@ class JobSucceededDetail(_RequestDetail):
     ended_at: str | None
 
 
+class BestSoFar(_Contract):
+    name: str = Field(description="The training job with the best objective so far.")
+    objective: Objective
+
+
+class JobProgressDetail(_RequestDetail):
+    """Where a tuning job stands, published by the workflow's poll when its counters or its best
+    objective changed since the last progress event (at most one per poll)."""
+
+    tuning_job_name: str
+    tuning_job_arn: str | None
+    status: str = Field(description="SageMaker's tuning job status at this poll.")
+    counters: TrainingJobCounters
+    max_jobs: int | None = Field(description="MaxNumberOfTrainingJobs of the tuning job, if set.")
+    best_training_job: BestSoFar | None = Field(
+        description="None until a training job has reported its objective."
+    )
+    billable_seconds: int = Field(
+        description="Training seconds of the training jobs so far, running ones up to now (per "
+        "instance; with managed spot the bill can be lower)."
+    )
+    cost_usd: float | None = Field(
+        description="billable_seconds x instances x hourly price, when the request was priced."
+    )
+    observed_at: str = Field(description="When the poll saw this (ISO 8601, UTC).")
+
+
 DETAIL_MODELS: dict[str, type[_Contract]] = {
     SUCCEEDED: JobSucceededDetail,
     REJECTED: RequestRejectedDetail,
     FAILED: JobFailedDetail,
     STOPPED: JobStoppedDetail,
+    PROGRESS: JobProgressDetail,
 }

@@ -8,7 +8,9 @@ Three kinds of items share one table, told apart by their key:
   when it acquired; ``holders`` is their number, kept below the configured limit by a
   conditional update, so concurrent executions can never overshoot it.
 - ``execution#<execution id>``: the tuning job an execution started, so the clean-up of an
-  aborted or timed-out execution can find the job and stop it.
+  aborted or timed-out execution can find the job and stop it; and ``progress``, the detail
+  of the last progress event published for that job, so the next poll publishes only a
+  change and a user can see where the job stands.
 """
 
 from __future__ import annotations
@@ -172,3 +174,58 @@ class Ledger:
             "processing_job_name": item.get("processing_job_name", {}).get("S"),
             "request": json.loads(item["request"]["S"]),
         }
+
+    # -- progress of the tuning job ---------------------------------------------------------------
+    def progress(self, execution_id: str) -> dict[str, Any] | None:
+        """The last progress detail recorded for this execution's tuning job, if any."""
+        item = self._call(
+            "get_item",
+            Key={"pk": {"S": f"execution#{execution_id}"}},
+            ProjectionExpression="progress",
+            ConsistentRead=True,
+        ).get("Item")
+        if not item or "progress" not in item:
+            return None
+        recorded: dict[str, Any] = json.loads(item["progress"]["S"])
+        return recorded
+
+    def record_progress(self, execution_id: str, progress: dict[str, Any]) -> bool:
+        """Remember the progress just published; False when the execution has no job record."""
+        try:
+            self._call(
+                "update_item",
+                Key={"pk": {"S": f"execution#{execution_id}"}},
+                UpdateExpression="SET progress = :progress",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={
+                    ":progress": {"S": json.dumps(progress, sort_keys=True)}
+                },
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # -- for people ---------------------------------------------------------------------------
+    def claims(self) -> list[dict[str, str]]:
+        """Every request claim still in the table: request id, execution, when (a full scan:
+        for a person listing requests, never for the workflow)."""
+        found: list[dict[str, str]] = []
+        arguments: dict[str, Any] = {
+            "FilterExpression": "begins_with(pk, :claim)",
+            "ExpressionAttributeValues": {":claim": {"S": "request#"}},
+        }
+        while True:
+            page = self._call("scan", **arguments)
+            for item in page.get("Items", []):
+                found.append(
+                    {
+                        "request_id": item["pk"]["S"].removeprefix("request#"),
+                        "execution_id": item["execution_id"]["S"],
+                        "claimed_at": item.get("claimed_at", {}).get("S", ""),
+                    }
+                )
+            if "LastEvaluatedKey" not in page:
+                return found
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]

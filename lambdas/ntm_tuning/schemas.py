@@ -22,6 +22,7 @@ CONTRACTS: dict[str, tuple[type[BaseModel], str]] = {
     "ntm-tuning-request-rejected": (events.RequestRejectedDetail, "detail of " + events.REJECTED),
     "ntm-tuning-job-failed": (events.JobFailedDetail, "detail of " + events.FAILED),
     "ntm-tuning-job-stopped": (events.JobStoppedDetail, "detail of " + events.STOPPED),
+    "ntm-tuning-job-progress": (events.JobProgressDetail, "detail of " + events.PROGRESS),
 }
 
 

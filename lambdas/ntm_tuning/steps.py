@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import TypeAdapter, ValidationError
 
 from . import events, naming, preparation, topic_report, warm_start
@@ -26,12 +27,19 @@ from .builder import (
     resolve_location,
     vocabulary_location,
 )
-from .errors import RequestRejected, Violation
+from .errors import (
+    EventPublishFailed,
+    LedgerThrottled,
+    RequestRejected,
+    SageMakerThrottled,
+    Violation,
+)
 from .ledger import Ledger
 from .locations import split_uri
+from .ntm import OBJECTIVE_METRIC
 from .request import CORPUS_SETTING_ERROR, TuningRequest
 from .settings import Settings
-from .summary import rank_training_jobs, summarize_tuning_job
+from .summary import cost_usd, rank_training_jobs, summarize_tuning_job
 from .training_logs import TrainingLogs
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -64,6 +72,18 @@ def _violations(error: ValidationError) -> list[Violation]:
             continue
         found.append(Violation(".".join(loc) or "request", item["type"], item["msg"]))
     return found
+
+
+def request_violations(body: Any) -> list[Violation]:
+    """What is wrong with a request body by itself, before any data is looked at: the checks
+    validation makes first (a client can run them before uploading anything)."""
+    if not isinstance(body, dict):
+        return [Violation("request", "json_object", "must be a JSON object")]
+    try:
+        TuningRequest.model_validate(body)
+    except ValidationError as error:
+        return _violations(error)
+    return []
 
 
 def _read_request(delivery: events.S3Delivery, store: DataStore) -> Any:
@@ -156,13 +176,14 @@ def validate(
     jobs: TuningJobs | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Check the request and claim it: the first execution for a request handles it (accepted
-    or rejected), every other delivery of it is a ``duplicate`` and ends without an event.
+    """Check the request and claim it: the first execution for a request handles it (accepted,
+    to prepare, or rejected), every other delivery of it is a ``duplicate`` and ends without an
+    event.
 
     ``jobs`` describes the warm-start parents a request names."""
     now = now or datetime.now(UTC)
     result = assess(raw_delivery, execution_id, settings, store, jobs=jobs, now=now)
-    if result["outcome"] in ("accepted", "rejected") and not ledger.claim(
+    if result["outcome"] in ("accepted", "prepare", "rejected") and not ledger.claim(
         result["request_id"], execution_id, now=now
     ):
         return {key: result[key] for key in ("request_id", "request_name", "origin")} | {
@@ -201,14 +222,11 @@ def assess(
             if isinstance(delivery, events.S3Delivery)
             else delivery.request
         )
-        if not isinstance(body, dict):
-            raise RequestRejected([Violation("request", "json_object", "must be a JSON object")])
-        if isinstance(body.get("name"), str):
+        if isinstance(body, dict) and isinstance(body.get("name"), str):
             base["request_name"] = body["name"][:64]
-        try:
-            request = TuningRequest.model_validate(body)
-        except ValidationError as error:
-            raise RequestRejected(_violations(error)) from error
+        if violations := request_violations(body):
+            raise RequestRejected(violations)
+        request = TuningRequest.model_validate(body)
         base["request_name"] = request.name
         if request.idempotency_key:
             base["request_id"] = naming.request_id(naming.key_identity(request.idempotency_key))
@@ -466,22 +484,127 @@ def release(execution_id: str, ledger: Ledger) -> dict[str, Any]:
     return {"released": released, "in_flight": holders}
 
 
+@dataclass(frozen=True)
+class ProgressReport:
+    """Where ``poll`` publishes progress: the execution, its request and the places involved."""
+
+    execution_id: str
+    request: dict[str, Any]
+    cost_estimate: dict[str, Any] | None
+    ledger: Ledger
+    publisher: EventPublisher
+
+
 def poll(
     tuning_job_name: str,
     watch_deadline: str,
     jobs: TuningJobs,
     *,
     now: datetime | None = None,
+    progress: ProgressReport | None = None,
 ) -> dict[str, Any]:
-    """The tuning job's status, counters, and whether the workflow has waited long enough."""
+    """The tuning job's status, counters, and whether the workflow has waited long enough.
+
+    With ``progress``, also publish a progress event when the counters or the best objective
+    changed since the last one (``progress`` in the result says what happened).
+    """
     job = jobs.describe(tuning_job_name)
     now = now or datetime.now(UTC)
-    return {
+    result = {
         "status": job["HyperParameterTuningJobStatus"],
         "counters": _counters(job).model_dump(),
         "failure_reason": job.get("FailureReason"),
         "deadline_passed": now >= datetime.fromisoformat(watch_deadline),
     }
+    if progress is not None:
+        result["progress"] = report_progress(job, jobs, progress, now=now)
+    return result
+
+
+def report_progress(
+    job: dict[str, Any], jobs: TuningJobs, report: ProgressReport, *, now: datetime
+) -> str:
+    """Publish a progress event if the job moved since the last one; "published", "unchanged"
+    or why it could not. Progress is best effort: its failures never fail the workflow."""
+    counters = _counters(job)
+    best = _best_so_far(job)
+    try:
+        previous = report.ledger.progress(report.execution_id)
+        if previous is not None and _same_progress(previous, counters, best):
+            return "unchanged"
+        detail = events.JobProgressDetail(
+            **report.request,
+            tuning_job_name=job["HyperParameterTuningJobName"],
+            tuning_job_arn=job.get("HyperParameterTuningJobArn"),
+            status=job["HyperParameterTuningJobStatus"],
+            counters=counters,
+            max_jobs=(job.get("HyperParameterTuningJobConfig") or {})
+            .get("ResourceLimits", {})
+            .get("MaxNumberOfTrainingJobs"),
+            best_training_job=best,
+            billable_seconds=_billable_so_far(
+                jobs.training_jobs(job["HyperParameterTuningJobName"]), now
+            ),
+            cost_usd=None,
+            observed_at=now.isoformat(),
+        )
+        if report.cost_estimate:
+            detail = detail.model_copy(
+                update={"cost_usd": cost_usd(detail.billable_seconds, report.cost_estimate)}
+            )
+        document = detail.model_dump(mode="json")
+        resources = [arn for arn in [detail.tuning_job_arn] if arn]
+        report.publisher.publish(events.PROGRESS, document, resources)
+        report.ledger.record_progress(report.execution_id, document)
+    except (
+        ClientError,
+        BotoCoreError,
+        EventPublishFailed,
+        LedgerThrottled,
+        SageMakerThrottled,
+    ) as error:
+        return f"not published: {type(error).__name__}: {error}"[:500]
+    return "published"
+
+
+def _best_so_far(job: dict[str, Any]) -> events.BestSoFar | None:
+    best = job.get("BestTrainingJob") or {}
+    metric = best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
+    if not best.get("TrainingJobName") or metric.get("Value") is None:
+        return None
+    return events.BestSoFar(
+        name=best["TrainingJobName"],
+        objective=events.Objective(
+            metric_name=metric.get("MetricName") or OBJECTIVE_METRIC, value=float(metric["Value"])
+        ),
+    )
+
+
+def _same_progress(
+    previous: dict[str, Any], counters: events.TrainingJobCounters, best: events.BestSoFar | None
+) -> bool:
+    return previous.get("counters") == counters.model_dump() and previous.get(
+        "best_training_job"
+    ) == (best.model_dump(mode="json") if best else None)
+
+
+def _billable_so_far(summaries: list[dict[str, Any]], now: datetime) -> int:
+    """Seconds from each training job's start to its end (or to now while it runs)."""
+    total = 0.0
+    for summary in summaries:
+        started = _timestamp(summary.get("TrainingStartTime"))
+        if started is None:
+            continue
+        ended = _timestamp(summary.get("TrainingEndTime")) or now
+        total += max(0.0, (ended - started).total_seconds())
+    return int(total)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _counters(job: dict[str, Any]) -> events.TrainingJobCounters:
@@ -562,6 +685,10 @@ def summarize(
             "summary": detail.model_dump(mode="json"),
             "training_jobs": ranked,
             "pareto_front": pareto,
+            # What was searched, and on which scale: the report's plots follow it.
+            "parameter_ranges": (tuning_job.get("HyperParameterTuningJobConfig") or {}).get(
+                "ParameterRanges", {}
+            ),
         },
     )
     return {"detail": detail.model_dump(mode="json"), "report_uri": report_uri}

@@ -34,6 +34,13 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def cost_usd(billable_seconds: int, estimate: dict[str, Any]) -> float:
+    """What ``billable_seconds`` cost: seconds x instances x the hourly price of the estimate."""
+    return round(
+        billable_seconds * estimate["instance_count"] * estimate["hourly_price_usd"] / 3600, 4
+    )
+
+
 def rank_training_jobs(
     summaries: list[dict[str, Any]], described: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -61,6 +68,8 @@ def rank_training_jobs(
                 "training_seconds": details.get("TrainingTimeInSeconds"),
                 "model_artifact_uri": (details.get("ModelArtifacts") or {}).get("S3ModelArtifacts"),
                 "failure_reason": summary.get("FailureReason"),
+                "started_at": _iso(summary.get("TrainingStartTime")),
+                "ended_at": _iso(summary.get("TrainingEndTime")),
             }
         )
     return ranked
@@ -94,9 +103,7 @@ def summarize_tuning_job(
     if estimate:
         cost = events.Cost(
             estimated_max_usd=estimate["max_usd"],
-            actual_usd=round(
-                billable * estimate["instance_count"] * estimate["hourly_price_usd"] / 3600, 4
-            ),
+            actual_usd=cost_usd(billable, estimate),
             billable_seconds=billable,
             instance_count=estimate["instance_count"],
             hourly_price_usd=estimate["hourly_price_usd"],

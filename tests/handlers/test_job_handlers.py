@@ -13,10 +13,21 @@ import pytest
 from botocore.stub import ANY, Stubber
 from ntm_tuning.aws import TuningJobs
 from ntm_tuning.errors import SageMakerThrottled
-from ntm_tuning.handlers import admit, cleanup, poll, release, start, stop, summarize, validate
+from ntm_tuning.handlers import (
+    _runtime,
+    admit,
+    cleanup,
+    poll,
+    release,
+    start,
+    stop,
+    summarize,
+    validate,
+)
+from ntm_tuning.ledger import Ledger
 
 from tests.handlers.conftest import Aws, LambdaContext, example_request
-from tests.settings_factory import ARTIFACTS_BUCKET, REGION
+from tests.settings_factory import ARTIFACTS_BUCKET, LEDGER, REGION
 
 SCHEMAS = __import__("pathlib").Path(__file__).resolve().parents[2] / "schemas"
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:run-1"
@@ -179,21 +190,90 @@ def test_cleanup_of_an_execution_aborted_before_its_job_publishes_a_failure(
     assert event["detail"]["origin"]["key"] == delivery["key"]
 
 
-def test_poll_reports_status_and_deadline(aws: Aws, context: LambdaContext) -> None:
+def poll_event(state: dict[str, Any], deadline: str, execution: str = EXECUTION) -> dict[str, Any]:
+    return {
+        "tuning_job_name": state["tuning_job_name"],
+        "watch_deadline": deadline,
+        "execution_id": execution,
+        "request": {key: state[key] for key in ("request_id", "request_name", "origin")},
+        "cost_estimate": state["cost_estimate"],
+    }
+
+
+@pytest.fixture
+def training_jobs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """moto has no ListTrainingJobsForHyperParameterTuningJob: the listing the poll sees."""
+    listed: list[dict[str, Any]] = []
+    monkeypatch.setattr(TuningJobs, "training_jobs", lambda self, name: list(listed))
+    return listed
+
+
+def test_poll_reports_status_and_deadline(
+    aws: Aws, context: LambdaContext, training_jobs: list[dict[str, Any]]
+) -> None:
     state = accepted(aws, context)
     start.handler(start_event(state), context)
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    result = poll.handler(
-        {"tuning_job_name": state["tuning_job_name"], "watch_deadline": future}, context
-    )
+    result = poll.handler(poll_event(state, future), context)
     assert result["status"] == "Completed"  # moto's tuning jobs complete at once
     assert result["deadline_passed"] is False
     assert result["counters"]["completed"] == 1
     past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
-    late = poll.handler(
-        {"tuning_job_name": state["tuning_job_name"], "watch_deadline": past}, context
-    )
+    late = poll.handler(poll_event(state, past), context)
     assert late["deadline_passed"] is True
+
+
+def test_poll_publishes_progress_once_per_change(
+    aws: Aws, context: LambdaContext, training_jobs: list[dict[str, Any]]
+) -> None:
+    state = accepted(aws, context)
+    start.handler(start_event(state), context)
+    began = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    training_jobs.extend(
+        [
+            {"TrainingStartTime": began, "TrainingEndTime": began + timedelta(seconds=300)},
+            {"TrainingStartTime": began, "TrainingEndTime": began + timedelta(seconds=61)},
+            {"TrainingJobStatus": "InProgress"},  # not started yet: nothing billed
+        ]
+    )
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert poll.handler(poll_event(state, future), context)["progress"] == "published"
+    assert poll.handler(poll_event(state, future), context)["progress"] == "unchanged"
+    (event,) = aws.published()
+    assert event["detail-type"] == "NTM Tuning Job Progress"
+    assert event["resources"] == [event["detail"]["tuning_job_arn"]]
+    detail = event["detail"]
+    assert detail["request_id"] == state["request_id"]
+    assert detail["request_name"] == "demo"
+    assert detail["tuning_job_name"] == state["tuning_job_name"]
+    assert detail["counters"]["completed"] == 1
+    assert detail["max_jobs"] == 4
+    assert detail["billable_seconds"] == 361
+    price = state["cost_estimate"]["hourly_price_usd"] * state["cost_estimate"]["instance_count"]
+    assert detail["cost_usd"] == round(361 * price / 3600, 4)
+    jsonschema.validate(
+        detail, json.loads((SCHEMAS / "ntm-tuning-job-progress.schema.json").read_text())
+    )
+    # The ledger keeps what was published, for the next poll and for the CLI.
+    assert Ledger(LEDGER, dynamodb=aws.dynamodb).progress(EXECUTION) == detail
+
+
+def test_a_progress_event_that_cannot_be_published_does_not_fail_the_poll(
+    aws: Aws,
+    context: LambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    training_jobs: list[dict[str, Any]],
+) -> None:
+    state = accepted(aws, context)
+    start.handler(start_event(state), context)
+    monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
+    _runtime.reset()
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    result = poll.handler(poll_event(state, future), context)
+    assert result["status"] == "Completed"
+    assert result["progress"].startswith("not published: ")
+    # Nothing recorded: the next poll tries again.
+    assert Ledger(LEDGER, dynamodb=aws.dynamodb).progress(EXECUTION) is None
 
 
 def test_poll_turns_throttling_into_a_retryable_error(
@@ -205,7 +285,16 @@ def test_poll_turns_throttling_into_a_retryable_error(
     )
     with pytest.raises(SageMakerThrottled):
         poll.handler(
-            {"tuning_job_name": "ntm-x", "watch_deadline": datetime.now(UTC).isoformat()}, context
+            {
+                "tuning_job_name": "ntm-x",
+                "watch_deadline": datetime.now(UTC).isoformat(),
+                "execution_id": EXECUTION,
+                "request": {
+                    "request_id": "r",
+                    "origin": {"type": "event", "event_id": "e", "source": "s"},
+                },
+            },
+            context,
         )
 
 

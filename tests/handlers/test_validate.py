@@ -194,6 +194,17 @@ def test_duplicates_of_a_rejected_request_are_duplicates_too(
     assert again["outcome"] == "duplicate"
 
 
+def test_duplicates_of_a_corpus_request_are_duplicates_too(
+    aws: Aws, context: LambdaContext
+) -> None:
+    aws.put("corpora/notes/a.txt", "some words to prepare " * 10)
+    body = {"name": "notes", "corpus": {"prefix": "corpora/notes/"}}
+    delivery = aws.put_request(body)
+    assert run(delivery, context)["outcome"] == "prepare"
+    again = validate.handler({"delivery": delivery, "execution_id": "another-execution"}, context)
+    assert again["outcome"] == "duplicate"
+
+
 def test_a_request_over_the_cost_budget_is_rejected_with_its_estimate(
     aws: Aws, context: LambdaContext
 ) -> None:

@@ -361,7 +361,13 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
             table: {get, put, update},
             f"${{{key}.Arn}}": TABLE_KEY,
         },
-        "poll": {TUNING_JOBS: {describe}},
+        # Progress events: the last one is kept in the ledger; billable time from the jobs.
+        "poll": {
+            TUNING_JOBS: {describe, "sagemaker:ListTrainingJobsForHyperParameterTuningJob"},
+            f"${{{bus}.Arn}}": {"events:PutEvents"},
+            table: {get, update},
+            f"${{{key}.Arn}}": TABLE_KEY,
+        },
         "summarize": {
             TUNING_JOBS: {describe, "sagemaker:ListTrainingJobsForHyperParameterTuningJob"},
             TRAINING_JOBS: {"sagemaker:DescribeTrainingJob"},

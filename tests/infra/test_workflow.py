@@ -328,6 +328,13 @@ def test_describe_tuning_job(synthesized: Synthesized, states: dict[str, dict[st
     assert state["Parameters"] == {
         "tuning_job_name.$": "$.tuning_job_name",
         "watch_deadline.$": "$.watch_deadline",
+        "execution_id.$": "$$.Execution.Id",
+        "request": {
+            "request_id.$": "$.request_id",
+            "request_name.$": "$.request_name",
+            "origin.$": "$.origin",
+        },
+        "cost_estimate.$": "$.cost_estimate",
     }
     assert state["ResultPath"] == "$.job"
     assert _retries(state) == [THROTTLE_RETRY]

@@ -174,9 +174,10 @@ def test_throttled_create_is_retried_then_succeeds(workflow: Open) -> None:
 def test_failed_put_events_entry_is_retried(workflow: Open) -> None:
     wf = workflow()
     wf.faults.failed_put_events = 2
+    wf.faults.failing_detail_type = "NTM Tuning Job Succeeded"
     result = run_upload(wf, encode(example_request()))
     assert result.status == "SUCCEEDED"
-    assert wf.faults.put_events_calls == 3
+    assert wf.faults.put_events_calls_by_type["NTM Tuning Job Succeeded"] == 3
     assert len(wf.clock.retries) == 2
     only_event(wf, "NTM Tuning Job Succeeded")
 

@@ -1,4 +1,4 @@
-"""State "Describe tuning job": where the tuning job stands."""
+"""State "Describe tuning job": where the tuning job stands, and its progress on the bus."""
 
 from __future__ import annotations
 
@@ -7,15 +7,25 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import steps
-from ._runtime import logger, tracer, tuning_jobs
+from ._runtime import event_publisher, ledger, logger, tracer, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = steps.poll(event["tuning_job_name"], event["watch_deadline"], tuning_jobs())
-    logger.info(
-        "tuning job described",
-        extra={"tuning_job_name": event["tuning_job_name"], **result},
+    progress = steps.ProgressReport(
+        execution_id=event["execution_id"],
+        request=event["request"],
+        cost_estimate=event.get("cost_estimate"),
+        ledger=ledger(),
+        publisher=event_publisher(),
     )
+    result = steps.poll(
+        event["tuning_job_name"], event["watch_deadline"], tuning_jobs(), progress=progress
+    )
+    extra = {"tuning_job_name": event["tuning_job_name"], **result}
+    if result["progress"].startswith("not published"):
+        logger.warning("progress event not published", extra=extra)
+    else:
+        logger.info("tuning job described", extra=extra)
     return result
