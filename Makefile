@@ -17,11 +17,13 @@ help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 # Set-up output goes to stderr, so `make local-run > events.jsonl` captures events only.
-$(VENV)/.installed: requirements.txt requirements-lambda.txt requirements-dev.txt requirements-train.txt
+$(VENV)/.installed: requirements.txt requirements-lambda.txt requirements-cli.txt requirements-dev.txt requirements-train.txt
 	@echo "Setting up $(VENV) (Python packages, PyTorch CPU and Optuna for local training)..." >&2
 	@$(PYTHON) -m venv $(VENV) >&2
 	@$(BIN)/pip install --quiet --upgrade pip >&2
 	@$(BIN)/pip install --quiet -r requirements-dev.txt -r requirements-train.txt >&2
+	@# The ntm-tuning command, from this checkout (editable: code changes need no reinstall).
+	@$(BIN)/pip install --quiet --no-deps -e . >&2
 	@touch $@
 
 $(CDK): package.json
