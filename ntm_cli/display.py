@@ -38,9 +38,23 @@ def _elapsed(snapshot: Snapshot) -> float | None:
     return (end - start).total_seconds()
 
 
+# The workflow's waiting loops: while in them, the progress says more than the state.
+WATCHING = frozenset(
+    {
+        "Wait for tuning job",
+        "Describe tuning job",
+        "Tuning job status",
+        "Wait for dataset preparation",
+        "Describe dataset preparation",
+        "Dataset preparation status",
+    }
+)
+
+
 def progress_line(snapshot: Snapshot) -> str:
     """One line per change, for logs and terminals that are not interactive."""
-    parts = [f"state: {snapshot.state or snapshot.status}"]
+    state = snapshot.state or snapshot.status
+    parts = ["state: watching the job" if state in WATCHING else f"state: {state}"]
     progress = snapshot.progress
     if progress:
         counters = progress["counters"]
@@ -177,8 +191,8 @@ def show_outcome(console: Console, outcome: Outcome) -> None:
         return
     best = detail["best_training_job"]
     table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold cyan")
-    table.add_column()
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(overflow="fold")
     table.add_row("tuning job", detail["tuning_job"]["name"])
     table.add_row("best training job", best["name"])
     table.add_row(best["objective"]["metric_name"], f"{best['objective']['value']:.4f}")
@@ -193,11 +207,18 @@ def show_outcome(console: Console, outcome: Outcome) -> None:
         )
     quality = detail.get("topic_quality") or {}
     if quality:
-        table.add_row(
-            "topic quality", f"NPMI {quality.get('npmi')}, uniqueness {quality.get('uniqueness')}"
-        )
+        table.add_row("topic quality", _quality(quality))
     table.add_row("report", detail["report_uri"])
     console.print(table, soft_wrap=True)
+
+
+def _quality(quality: dict[str, Any]) -> str:
+    parts = [
+        f"{label} {quality[key]:.3f}"
+        for key, label in (("npmi", "NPMI"), ("uniqueness", "uniqueness"))
+        if isinstance(quality.get(key), int | float)
+    ]
+    return ", ".join(parts) or "-"
 
 
 def trials_table(report: dict[str, Any], limit: int = 10) -> Table:

@@ -318,6 +318,7 @@ table.sortable th:after{content:" \\2195";color:#aaa}
 .card b{display:block;font-size:1.3rem}
 .note{color:#666;font-style:italic}
 .topics td:first-child{text-align:right}
+.wide{overflow-x:auto}
 """
 # A click on a column header sorts the table by it (numbers as numbers), again to reverse.
 _SORT = """
@@ -462,8 +463,11 @@ def render(report: dict[str, Any]) -> str:
     sections.append("<h2>Billable time and cost</h2>" + _figure("cost", cost_per_job(report)))
 
     names = [p.name for p in tuned]
+    # Topic scores of each job, where the report has them (read from the training log).
     quality_columns = [
-        k for k in ("npmi", "uniqueness", "tu") if any(k in job for job in report["training_jobs"])
+        k
+        for k in ("tu", "wetc", "npmi", "pareto")
+        if any(job.get(k) is not None for job in report["training_jobs"])
     ]
     headers = [
         "rank",
@@ -504,8 +508,9 @@ def render(report: dict[str, Any]) -> str:
             ]
         )
     sections.append(
-        "<h2>All training jobs</h2><p class='note'>Click a column to sort.</p>"
+        "<h2>All training jobs</h2><p class='note'>Click a column to sort.</p><div class='wide'>"
         + _table(headers, rows, sortable=True, values=values)
+        + "</div>"
     )
     sections.append("<h2>Dataset</h2>" + _dataset(summary))
     topics = _topics(report)
