@@ -582,14 +582,30 @@ def test_poll_reads_each_counter_from_its_own_field(
     stubber.add_response(
         "describe_hyper_parameter_tuning_job", described, {"HyperParameterTuningJobName": "ntm-x"}
     )
+    stubber.add_response(
+        "list_training_jobs_for_hyper_parameter_tuning_job",
+        {"TrainingJobSummaries": []},
+        {"HyperParameterTuningJobName": "ntm-x", "MaxResults": 100},
+    )
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    result = poll.handler({"tuning_job_name": "ntm-x", "watch_deadline": future}, context)
+    state = {
+        "tuning_job_name": "ntm-x",
+        "request_id": "r",
+        "request_name": None,
+        "origin": {"type": "event", "event_id": "e", "source": "s"},
+        "cost_estimate": None,
+    }
+    result = poll.handler(poll_event(state, future), context)
     assert result == {
         "status": "InProgress",
         "counters": DISTINCT_FIELDS,
         "failure_reason": None,
         "deadline_passed": False,
+        "progress": "published",
     }
+    # The progress event carries each counter in its own field too.
+    (event,) = aws.published()
+    assert event["detail"]["counters"] == DISTINCT_FIELDS
 
 
 def test_cleanup_reports_each_counter_of_the_job_it_stopped(
