@@ -20,6 +20,7 @@ import boto3
 from ntm_tuning import events, naming, steps
 from ntm_tuning.errors import Violation
 from ntm_tuning.ledger import Ledger
+from ntm_tuning.locations import split_uri
 
 from .errors import INVALID_INPUT, NOT_FOUND, CliError, fail
 from .stack import StackResources
@@ -148,7 +149,7 @@ class Pipeline:
             fail("--corpus needs a corpus request (one with a `corpus` section)", INVALID_INPUT)
         prefix = str(corpus["prefix"])
         if prefix.startswith("s3://"):
-            bucket, _, prefix = prefix.removeprefix("s3://").partition("/")
+            bucket, prefix = split_uri(prefix)
             if bucket != self.stack.data_bucket:
                 fail(
                     f"corpus.prefix names the bucket {bucket}; the stack's data bucket is "
@@ -300,7 +301,7 @@ class Pipeline:
                 + (outcome.detail_type or outcome.status),
                 NOT_FOUND,
             )
-        bucket, _, key = str(outcome.detail["report_uri"]).removeprefix("s3://").partition("/")
+        bucket, key = split_uri(str(outcome.detail["report_uri"]))
         body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         report: dict[str, Any] = json.loads(body)
         return report

@@ -216,6 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--verbose", action="store_true", help="also show the handlers' and the emulator's logs"
     )
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("ntm-tuning-demo"),
+        metavar="DIR",
+        help="where the tuning job's report goes: report.json and report.html "
+        "(default ntm-tuning-demo)",
+    )
     return parser
 
 
@@ -471,6 +479,9 @@ def _run(args: argparse.Namespace, request: dict[str, Any], name: str, display: 
                     for event in events:
                         succeeded |= _report(event, workflow, log, args.corpus)
                         stdout.write(json.dumps(event) + "\n")
+                        if event["detail-type"] == "NTM Tuning Job Succeeded":
+                            report = _write_report(event["detail"], workflow, args.report_dir)
+                            say(f"report: {report}")
                     if not events:
                         print("no event was published", file=log)
                     return SUCCEEDED if succeeded else NOT_SUCCEEDED
@@ -555,6 +566,17 @@ def _stop(workflow: Any, execution: str, tuners: list[Any], display: Display) ->
     if running:
         message += f"; {running} local training job(s) stopped"
     display.say(message)
+
+
+def _write_report(detail: dict[str, Any], workflow: Any, folder: Path) -> Path:
+    """The tuning job's report, as JSON and as the HTML page ``ntm-tuning report`` writes."""
+    from ntm_cli import report
+
+    bucket, key = split_uri(str(detail["report_uri"]))
+    document = json.loads(workflow.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return report.write(document, folder / "report.html")
 
 
 def _report(event: dict[str, Any], workflow: Any, log: TextIO, corpus: Path | None = None) -> bool:

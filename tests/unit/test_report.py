@@ -225,3 +225,24 @@ def test_topics_of_the_best_model_when_the_report_has_them() -> None:
     ]
     page = report.render(document)
     assert "loop event thread" in page and "date time" in page
+
+
+def test_the_demo_writes_the_report_of_its_tuning_job(tmp_path: Any) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from offline import demo
+
+    document = example_report()
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="artifacts")
+        s3.put_object(Bucket="artifacts", Key="reports/ntm-5c1d.json", Body=json.dumps(document))
+        workflow = type("Workflow", (), {"s3": s3})()
+        detail = {"report_uri": "s3://artifacts/reports/ntm-5c1d.json"}
+        written = demo._write_report(detail, workflow, tmp_path / "out")
+    assert written == (tmp_path / "out" / "report.html").resolve()
+    assert json.loads((tmp_path / "out" / "report.json").read_text()) == document
+    assert sorted(figures(written.read_text())) == sorted(
+        ["objective", "hyperparameters", "parallel", "importance", "cost"]
+    )
