@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ntm_tuning import events
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -99,9 +99,11 @@ def progress_panel(snapshot: Snapshot) -> Table:
             + (f" of at most {total}" if total else "")
         )
         if total:
-            table.add_row(
-                "training jobs", Group(ProgressBar(total=total, completed=ended, width=40), summary)
-            )
+            # A bar of the jobs that ended, above the counters (a grid keeps them on two lines).
+            jobs = Table.grid()
+            jobs.add_row(ProgressBar(total=total, completed=ended, width=40))
+            jobs.add_row(summary)
+            table.add_row("training jobs", jobs)
         else:
             table.add_row("training jobs", summary)
         best = progress.get("best_training_job")
