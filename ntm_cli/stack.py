@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -10,7 +12,22 @@ from botocore.exceptions import ClientError
 
 from .errors import AWS_SETUP, fail
 
-DEFAULT_STACK = "NtmTuning"
+CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
+
+
+def configured_stack_name() -> str:
+    """The stack name this checkout deploys (cdk.json's ntm:stackName), else the default."""
+    from infra.config import PipelineConfig
+
+    default = str(PipelineConfig.model_fields["stack_name"].default)
+    try:
+        context = json.loads(CDK_JSON.read_text())["context"]
+    except (OSError, ValueError, KeyError):
+        return default
+    return str(context.get("ntm:stackName") or default)
+
+
+DEFAULT_STACK = configured_stack_name()
 # CloudFormation output -> field; infra/stack.py declares them.
 OUTPUTS = {
     "DataBucketName": "data_bucket",

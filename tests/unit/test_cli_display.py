@@ -85,3 +85,13 @@ def test_follow_polls_until_the_execution_ends() -> None:
         assert len(seen) == 3
     # In a log, an unchanged line is not repeated.
     assert console.file.getvalue().count("training jobs 7/20") == 1  # type: ignore[attr-defined]
+
+
+def test_the_default_stack_is_the_one_cdk_json_names(tmp_path: Any, monkeypatch: Any) -> None:
+    from ntm_cli import stack
+
+    (tmp_path / "cdk.json").write_text('{"context": {"ntm:stackName": "TopicsProd"}}')
+    monkeypatch.setattr(stack, "CDK_JSON", tmp_path / "cdk.json")
+    assert stack.configured_stack_name() == "TopicsProd"
+    monkeypatch.setattr(stack, "CDK_JSON", tmp_path / "missing.json")
+    assert stack.configured_stack_name() == "NtmTuning"
