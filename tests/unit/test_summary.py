@@ -194,6 +194,8 @@ def test_a_ranked_job_carries_every_field_from_its_summary_and_description() -> 
         "TrainingJobStatus": "Failed",
         "TunedHyperParameters": {"learning_rate": "0.02"},
         "FailureReason": "AlgorithmError: out of memory",
+        "TrainingStartTime": datetime(2026, 11, 27, 12, 0, 5, tzinfo=UTC),
+        "TrainingEndTime": datetime(2026, 11, 27, 12, 0, 52, tzinfo=UTC),
     }
     described = {
         "j-1": {
@@ -213,6 +215,8 @@ def test_a_ranked_job_carries_every_field_from_its_summary_and_description() -> 
             "training_seconds": 47,
             "model_artifact_uri": "s3://artifacts/j-1/model.tar.gz",
             "failure_reason": "AlgorithmError: out of memory",
+            "started_at": "2026-11-27T12:00:05+00:00",
+            "ended_at": "2026-11-27T12:00:52+00:00",
         }
     ]
     assert rank_training_jobs([{"TrainingJobName": "j-2"}], {})[0]["tuned_hyperparameters"] == {}
