@@ -46,7 +46,7 @@ lint: install ## ruff (lint and format check)
 	ruff format --check .
 
 typecheck: install ## mypy
-	mypy lambdas infra offline preparation trainer benchmarks tools app.py
+	mypy lambdas infra offline preparation trainer benchmarks tools ntm_cli app.py
 
 # Test modules run in parallel, one module per worker at a time (its fixtures are built once).
 PYTEST_WORKERS ?= auto

@@ -87,6 +87,8 @@ def test_submit_watch_result_list_and_report(deployed: OfflineWorkflow, tmp_path
     assert watched.exit_code == 0, watched.output
     assert "training jobs 8/8 completed" in watched.output
     assert "NTM Tuning Job Succeeded" in watched.output
+    # The workflow's latest state, from the execution's history.
+    assert "state: Tuning job succeeded |" in watched.output
 
     # `result` rebuilds the published event exactly, from the execution's own state.
     (published,) = deployed.published()
@@ -137,6 +139,12 @@ def test_a_request_rejected_by_the_stack_lists_every_violation(
     assert "NTM Tuning Request Rejected" in watched.output
     assert "data.train" in watched.output and "data.validation" in watched.output
     assert "exists" in watched.output
+    listed = on_stack("list")
+    assert "rejected" in listed.output and request_id_of(submitted.output) in listed.output
+    result = on_stack("result", request_id_of(submitted.output), "--json")
+    assert result.exit_code == NOT_SUCCEEDED
+    assert json.loads(result.output)["report"] is None
+    assert deployed.published()[0]["detail"] == json.loads(result.output)["detail"]
 
 
 def test_an_invalid_request_is_refused_before_anything_is_uploaded(
