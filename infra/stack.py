@@ -34,8 +34,9 @@ DESCRIBE_PROCESSING_JOB = "sagemaker:DescribeProcessingJob"
 SERVICE_NAME = "ntm-tuning"
 
 # Single-item ledger operations per handler (ntm_tuning.ledger): request claims (validate),
-# job slots (admit, release, and start when SageMaker is out of capacity), job records (start,
-# prepare_start), and the clean-up of executions that ended early.
+# job slots (admit, release, and start when SageMaker is out of capacity), job records (validate,
+# start, prepare_start), terminal events (publish), and the clean-up of executions that ended
+# early.
 LEDGER_ACTIONS = {
     "validate": ("dynamodb:GetItem", "dynamodb:PutItem"),
     "start": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
@@ -45,6 +46,8 @@ LEDGER_ACTIONS = {
     # Reads the last progress event published for its execution, records the next one.
     "poll": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
     "cleanup": ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+    # Reserves and records the request's one terminal event (conditional updates).
+    "publish": ("dynamodb:UpdateItem",),
     # Records the execution's processing job (a put of its job record), so that the clean-up
     # of an execution that ended early can stop it.
     "prepare_start": ("dynamodb:PutItem",),
@@ -169,6 +172,16 @@ class NtmTuningStack(Stack):
             grant_sagemaker(
                 checks_parents, tuning_job_actions=[DESCRIBE_TUNING_JOB, "sagemaker:ListTags"]
             )
+        grant_object_put(
+            handlers.validate,
+            bucket=storage.data_bucket,
+            key=storage.key,
+            key_prefix=config.prepared_prefix,
+            reason=(
+                "Writes a corpus request's settings (request.json, config.json) for its dataset "
+                f"preparation job under the {config.prepared_prefix} prefix only."
+            ),
+        )
         grant_sagemaker(
             handlers.start,
             tuning_job_actions=[
@@ -231,8 +244,8 @@ class NtmTuningStack(Stack):
             processing_job_actions=[DESCRIBE_PROCESSING_JOB, "sagemaker:StopProcessingJob"],
         )
 
-        # Dataset preparation: start the processing job (writing its config file under the
-        # prepared prefix), watch it, then build the tuning job from what it wrote.
+        # Dataset preparation: start the processing job (validation wrote its config file under
+        # the prepared prefix), watch it, then build the tuning job from what it wrote.
         grant_sagemaker(
             handlers.prepare_start,
             processing_job_actions=[
@@ -240,16 +253,6 @@ class NtmTuningStack(Stack):
                 DESCRIBE_PROCESSING_JOB,
                 "sagemaker:AddTags",
             ],
-        )
-        grant_object_put(
-            handlers.prepare_start,
-            bucket=storage.data_bucket,
-            key=storage.key,
-            key_prefix=config.prepared_prefix,
-            reason=(
-                "Writes one config file per dataset preparation job under the "
-                f"{config.prepared_prefix} prefix only."
-            ),
         )
         preparation.grant_pass_to_sagemaker(handlers.prepare_start)
         grant_sagemaker(handlers.prepare_poll, processing_job_actions=[DESCRIBE_PROCESSING_JOB])

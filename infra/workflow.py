@@ -75,7 +75,11 @@ class TuningWorkflow(Construct):
                 name,
                 publish,
                 payload=sfn.TaskInput.from_object(
-                    {"detail_type": detail_type, "state": sfn.JsonPath.entire_payload}
+                    {
+                        "detail_type": detail_type,
+                        "state": sfn.JsonPath.entire_payload,
+                        "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                    }
                 ),
                 result_path="$.published",
             )

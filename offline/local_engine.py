@@ -171,6 +171,9 @@ class LocalTuner:
     for one training job (default: the NTM trainer); it must be a module-level function.
     """
 
+    # Its events say the model was trained here (``detail.engine``).
+    ENGINE = "local"
+
     def __init__(
         self,
         s3: Any,

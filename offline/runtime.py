@@ -29,6 +29,7 @@ from unittest import mock
 import boto3
 from ntm_tuning.events import PROGRESS
 
+from . import strict
 from .cloudwatch import strict_filter_log_events
 from .processing import LocalFolders, LocalProcessing, OfflineSageMaker
 from .sagemaker import Scenario, ScriptedSageMaker, TuningEngine, client_error
@@ -37,6 +38,8 @@ from .template import Resolver
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+# Terminal errors a Catch or Retry on States.ALL does not match (see _enforce_payload_limits).
+UNCATCHABLE_BY_STATES_ALL = ("States.DataLimitExceeded", "States.Runtime")
 
 EngineFactory = Callable[[Any], TuningEngine]
 
@@ -235,9 +238,18 @@ class OfflineWorkflow:
         self._stack.enter_context(strict_filter_log_events())
         from ntm_tuning.handlers import _runtime
 
+        # What the handlers send AWS is checked as AWS checks it (offline.strict).
+        self._stack.enter_context(strict.strict_handler_clients())
         _runtime.reset()
         engine = (self._engine_factory or self._standin)(self.s3)
         self.engine = engine
+        # The events say what played the tuning job (the deployed stack never sets this).
+        from ntm_tuning.events import ENGINE_VARIABLE
+
+        engine_name = getattr(engine, "ENGINE", None)
+        self._set_env({ENGINE_VARIABLE: engine_name} if engine_name else {})
+        if not engine_name:
+            os.environ.pop(ENGINE_VARIABLE, None)
         self.folders = LocalFolders()
         self.processing = LocalProcessing(
             self.s3,
@@ -253,7 +265,9 @@ class OfflineWorkflow:
             mock.patch.object(
                 _runtime,
                 "events_client",
-                lambda: self.faults.wrap_events(boto3.client("events", region_name=REGION)),
+                lambda: self.faults.wrap_events(
+                    strict.strict(boto3.client("events", region_name=REGION))
+                ),
             )
         )
         self._stack.callback(_runtime.reset)
@@ -459,6 +473,56 @@ class OfflineWorkflow:
             mock.patch.object(wait_function.WaitFunction, "_wait_interval", wait_interval)
         )
         self._stack.enter_context(mock.patch.object(retrier_decl, "time", RetryClock))
+        self._enforce_payload_limits()
+
+    def _enforce_payload_limits(self) -> None:
+        """Step Functions' payload quota, as AWS applies it.
+
+        moto already fails a state whose output or task result is over 256 KiB with
+        ``States.DataLimitExceeded``; two things it lets through that AWS does not:
+
+        - a ``Catch`` or ``Retry`` on ``States.ALL`` catches it (and ``States.Runtime``).
+          AWS: "The States.ALL error type ... can't catch the States.DataLimitExceeded
+          terminal error and Runtime error types"
+          (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html);
+        - a Lambda task's input is not measured after ``Parameters`` processing, which AWS
+          lists among the causes of ``States.DataLimitExceeded`` (same page).
+        """
+        from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import (
+            ErrorEqualsDecl,
+        )
+        from moto.stepfunctions.parser.asl.component.common.error_name.error_name import (
+            ErrorName,
+        )
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+            state_task_lambda,
+        )
+        from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+
+        original_match = ErrorEqualsDecl._eval_body
+        original_parameters = state_task_lambda.StateTaskLambda._eval_parameters
+
+        def match(decl: Any, env: Any) -> None:
+            error = env.stack[-1]
+            if (
+                isinstance(error, ErrorName)
+                and error.error_name in UNCATCHABLE_BY_STATES_ALL
+                and not any(name.error_name == error.error_name for name in decl.error_names)
+            ):
+                env.stack.pop()
+                env.stack.append(False)
+                return
+            original_match(decl, env)
+
+        def parameters(task: Any, env: Any) -> dict[str, Any]:
+            result: dict[str, Any] = original_parameters(task, env)
+            CommonStateField._verify_size_quota(task, env, result["Payload"])
+            return result
+
+        self._stack.enter_context(mock.patch.object(ErrorEqualsDecl, "_eval_body", match))
+        self._stack.enter_context(
+            mock.patch.object(state_task_lambda.StateTaskLambda, "_eval_parameters", parameters)
+        )
 
     def _make_dynamodb_writes_atomic(self) -> None:
         """DynamoDB checks a condition and writes the item as one step; moto, called from
@@ -681,6 +745,8 @@ class OfflineWorkflow:
                 "status": described["status"],
                 "input": described.get("input"),
                 "output": described.get("output"),
+                "error": described.get("error"),
+                "cause": described.get("cause"),
             },
         }
         self.deliver(event, bus="default")

@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from botocore.exceptions import ClientError
-from botocore.session import Session
-from botocore.validate import ParamValidator
 from ntm_tuning.locations import split_uri
+
+from . import strict
+from .strict import client_error
 
 
 class TuningEngine(Protocol):
@@ -38,10 +38,6 @@ class TuningEngine(Protocol):
     ) -> dict[str, Any]: ...
     def describe_training_job(self, **request: Any) -> dict[str, Any]: ...
     def stop_hyper_parameter_tuning_job(self, **request: Any) -> dict[str, Any]: ...
-
-
-def client_error(operation: str, code: str, message: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
 
 
 def download_s3_prefix(s3: Any, uri: str, folder: Path) -> int:
@@ -65,16 +61,10 @@ def download_s3_prefix(s3: Any, uri: str, folder: Path) -> int:
     return count
 
 
-_MODEL = Session().get_service_model("sagemaker")
-
-
 def check_shape(operation: str, request: dict[str, Any]) -> None:
-    """Refuse what SageMaker's API would refuse for its shape, as botocore would."""
-    shape = _MODEL.operation_model(operation).input_shape
-    assert shape is not None
-    report = ParamValidator().validate(request, shape)
-    if report.has_errors():
-        raise client_error(operation, "ValidationException", report.generate_report())
+    """Refuse what SageMaker's API would refuse: its shapes, as botocore and the service
+    check them (``offline.strict``), and its rules for instance storage."""
+    strict.check("sagemaker", operation, request)
     check_instance_storage(operation, request)
 
 
@@ -157,11 +147,15 @@ class ScriptedSageMaker:
     """A test stand-in for SageMaker tuning: plays a scenario, trains nothing.
 
     Completed jobs get training jobs with tuned hyperparameters drawn from the request's
-    ranges, an objective value, and a ``model.tar.gz`` written to the request's output path,
-    so everything downstream (ranking, report, event) runs on realistic data.
+    ranges, an objective value, and a placeholder model archive (``ARTIFACT``) written to the
+    request's output path, so everything downstream (ranking, report, event) runs on
+    realistic data, and says it is a stand-in.
     """
 
     STAND_IN = "scripted stand-in: no model was trained"
+    # Its events say so (``detail.engine``), and its artifacts are named for what they are.
+    ENGINE = "scripted"
+    ARTIFACT = "placeholder-model.tar.gz"
 
     def __init__(
         self, s3: Any, *, scenario: Scenario | None = None, region: str, account: str
@@ -292,7 +286,7 @@ class ScriptedSageMaker:
             tuned = _sample(job.request["HyperParameterTuningJobConfig"]["ParameterRanges"], rng)
             suffix = hashlib.sha256(f"{name}{number}".encode()).hexdigest()[:8]
             training_name = f"{name}-{number:03d}-{suffix}"
-            artifact = f"{output}/{training_name}/output/model.tar.gz"
+            artifact = f"{output}/{training_name}/output/{self.ARTIFACT}"
             self._write_artifact(artifact, training_name, tuned)
             self._write_log(training_name, {**definition["StaticHyperParameters"], **tuned})
             started = job.created + timedelta(minutes=5 * number)

@@ -101,10 +101,28 @@ class _RequestDetail(_Contract):
     origin: Origin
 
 
+# Whatever grows with the request is bounded, so every event fits EventBridge's 256 KB entry:
+# a Rejected event lists the first violations (and how many there are), each one clipped.
+MAX_VIOLATIONS = 20
+MAX_FIELD_CHARS = 256
+MAX_RULE_CHARS = 64
+MAX_MESSAGE_CHARS = 500
+MAX_SUMMARY_CHARS = 1000
+
+
+def clip(text: str, limit: int) -> str:
+    """``text``, cut to ``limit`` characters (ending in ``...``) when longer."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class ViolationDetail(_Contract):
-    field: str = Field(description="Dotted path of the offending field in the request.")
-    rule: str = Field(description="Machine-readable name of the broken rule.")
-    message: str
+    field: str = Field(
+        max_length=MAX_FIELD_CHARS, description="Dotted path of the offending field in the request."
+    )
+    rule: str = Field(
+        max_length=MAX_RULE_CHARS, description="Machine-readable name of the broken rule."
+    )
+    message: str = Field(max_length=MAX_MESSAGE_CHARS)
 
 
 class CostEstimate(_Contract):
@@ -130,8 +148,13 @@ class RequestRejectedDetail(_RequestDetail):
     """The request was not run: nothing was started, and nothing needs cleaning up."""
 
     reason: Literal["InvalidRequest"] = "InvalidRequest"
-    message: str
-    violations: list[ViolationDetail] = Field(min_length=1)
+    message: str = Field(max_length=MAX_SUMMARY_CHARS)
+    violations: list[ViolationDetail] = Field(
+        min_length=1,
+        max_length=MAX_VIOLATIONS,
+        description=f"The first {MAX_VIOLATIONS} problems found.",
+    )
+    violation_count: int = Field(ge=1, description="How many problems were found in all.")
     cost_estimate: CostEstimate | None = Field(
         default=None, description="The worst-case cost, when the request got that far."
     )
@@ -154,6 +177,7 @@ FailureCode = Literal[
     "InternalError",
     "ExecutionAborted",
     "ExecutionTimedOut",
+    "ExecutionFailed",
 ]
 
 
@@ -163,7 +187,22 @@ class FailureReason(_Contract):
     error: str | None = Field(default=None, description="The underlying error type, if any.")
 
 
-class _EndedDetail(_RequestDetail):
+# Offline only: which engine played the tuning job. The deployed handlers never set it, and
+# events without it come from SageMaker.
+ENGINE_VARIABLE = "NTM_TUNING_ENGINE"
+Engine = Literal["scripted", "local"]
+ENGINE_DESCRIPTION = (
+    "Absent on AWS (SageMaker ran the job). Offline only: 'scripted' (a stand-in played the "
+    "job's states; nothing was trained, the objective is made up and the model a placeholder) "
+    "or 'local' (trained on this machine)."
+)
+
+
+class _EngineMarked(_Contract):
+    engine: Engine | None = Field(default=None, description=ENGINE_DESCRIPTION)
+
+
+class _EndedDetail(_RequestDetail, _EngineMarked):
     tuning_job_name: str | None = None
     tuning_job_arn: str | None = None
     status: str | None = Field(default=None, description="SageMaker's tuning job status, if known.")
@@ -309,7 +348,7 @@ class PreparedDataset(_Contract):
     vocabulary_size: int
 
 
-class JobSucceededDetail(_RequestDetail):
+class JobSucceededDetail(_RequestDetail, _EngineMarked):
     """The tuning job completed; its best training job and where to find the model."""
 
     tuning_job: TuningJobSummary

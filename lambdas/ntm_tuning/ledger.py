@@ -7,10 +7,14 @@ Three kinds of items share one table, told apart by their key:
 - ``capacity#tuning-jobs``: a counting semaphore. ``leases`` maps each holding execution to
   when it acquired; ``holders`` is their number, kept below the configured limit by a
   conditional update, so concurrent executions can never overshoot it.
-- ``execution#<execution id>``: the tuning job an execution started, so the clean-up of an
-  aborted or timed-out execution can find the job and stop it; and ``progress``, the detail
-  of the last progress event published for that job, so the next poll publishes only a
-  change and a user can see where the job stands.
+- ``execution#<execution id>``: the request an execution handles and the job it started, so
+  the clean-up of an execution that ended early can name the request and stop the job; and
+  ``progress``, the detail of the last progress event published for that job, so the next
+  poll publishes only a change and a user can see where the job stands.
+
+The request's item also records its one terminal event (``outcome``: the detail type, the
+execution that publishes it, and once it is on the bus, its event id). Whoever publishes
+reserves it first with a conditional write, so a request never gets two.
 """
 
 from __future__ import annotations
@@ -71,6 +75,65 @@ class Ledger:
                 return False
             raise
         return True
+
+    # -- the one terminal event of a request ---------------------------------------------------
+    def reserve_outcome(
+        self, request_id: str, execution_id: str, detail_type: str, *, take_over: bool = False
+    ) -> bool:
+        """Reserve the request's terminal event for ``execution_id``; False when the request
+        has (or is getting) one from elsewhere.
+
+        The workflow reserves for its own execution (its retries find their own reservation).
+        ``take_over``: the clean-up of an execution that ended, which may also take over that
+        execution's reservation if the event never reached the bus.
+        """
+        condition = "attribute_not_exists(outcome) OR outcome_execution = :execution"
+        if take_over:
+            condition = (
+                "attribute_not_exists(outcome) OR "
+                "(outcome_execution = :execution AND attribute_not_exists(outcome_event_id))"
+            )
+        try:
+            self._call(
+                "update_item",
+                Key={"pk": {"S": f"request#{request_id}"}},
+                UpdateExpression="SET outcome = :type, outcome_execution = :execution",
+                ConditionExpression=condition,
+                ExpressionAttributeValues={
+                    ":type": {"S": detail_type},
+                    ":execution": {"S": execution_id},
+                },
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def record_outcome(self, request_id: str, event_id: str) -> None:
+        """The reserved terminal event is on the bus."""
+        self._call(
+            "update_item",
+            Key={"pk": {"S": f"request#{request_id}"}},
+            UpdateExpression="SET outcome_event_id = :event",
+            ExpressionAttributeValues={":event": {"S": event_id}},
+        )
+
+    def outcome_of(self, request_id: str) -> dict[str, str] | None:
+        """The request's terminal event: ``detail_type``, ``execution_id``, ``event_id``
+        (absent until it is on the bus); None when it has none."""
+        item = self._call(
+            "get_item", Key={"pk": {"S": f"request#{request_id}"}}, ConsistentRead=True
+        ).get("Item")
+        if not item or "outcome" not in item:
+            return None
+        found = {
+            "detail_type": item["outcome"]["S"],
+            "execution_id": item["outcome_execution"]["S"],
+        }
+        if "outcome_event_id" in item:
+            found["event_id"] = item["outcome_event_id"]["S"]
+        return found
 
     def claimant(self, request_id: str) -> str | None:
         """The execution that claimed the request, if any."""

@@ -37,6 +37,11 @@ def config_location(request_id: str, settings: Settings) -> S3Location:
     return S3Location(settings.data_bucket, f"{settings.prepared_prefix}{request_id}/config.json")
 
 
+def request_location(request_id: str, settings: Settings) -> S3Location:
+    """Where a corpus request is kept while its dataset is prepared."""
+    return S3Location(settings.data_bucket, f"{settings.prepared_prefix}{request_id}/request.json")
+
+
 def build_processing_job(
     *,
     request_id: str,

@@ -15,10 +15,10 @@ from pydantic_core import PydanticCustomError
 from preparation.config import PreparationConfig
 
 from .settings import EarlyStopping, Strategy
+from .tags import TagKey, TagValue
 
 ScalarValue = Annotated[str, Field(max_length=2500)] | bool | int | float
 ContentType = Literal["application/x-recordio-protobuf", "text/csv"]
-TAG_PATTERN = r"^[\w\s.:/=+\-@]*$"
 
 _strict = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -224,10 +224,7 @@ class TuningRequest(_Strict):
     random_seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
     warm_start: WarmStart | None = None
     resources: Resources = Resources()
-    tags: dict[
-        Annotated[str, Field(min_length=1, max_length=128, pattern=TAG_PATTERN)],
-        Annotated[str, Field(max_length=256, pattern=TAG_PATTERN)],
-    ] = Field(default_factory=dict, max_length=40)
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=40)
 
     @model_validator(mode="after")
     def _data_or_corpus(self) -> TuningRequest:

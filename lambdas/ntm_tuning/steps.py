@@ -40,6 +40,7 @@ from .ntm import OBJECTIVE_METRIC
 from .request import CORPUS_SETTING_ERROR, TuningRequest
 from .settings import Settings
 from .summary import cost_usd, rank_training_jobs, summarize_tuning_job
+from .tags import tag_value
 from .training_logs import TrainingLogs
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -54,8 +55,10 @@ def _violations(error: ValidationError) -> list[Violation]:
         loc = [
             str(part)
             for part in item["loc"]
-            if part not in ("Integer", "Continuous", "Categorical")
+            if part not in ("Integer", "Continuous", "Categorical", "[key]")
         ]
+        if "[key]" in item["loc"]:  # a dict's key is wrong, not its value: say so
+            item = {**item, "msg": f"the key: {item['msg']}"}
         if item["type"] == CORPUS_SETTING_ERROR:
             # A setting the preparation job refuses: name the setting and the job's rule.
             ctx = item.get("ctx") or {}
@@ -183,13 +186,23 @@ def validate(
     ``jobs`` describes the warm-start parents a request names."""
     now = now or datetime.now(UTC)
     result = assess(raw_delivery, execution_id, settings, store, jobs=jobs, now=now)
-    if result["outcome"] in ("accepted", "prepare", "rejected") and not ledger.claim(
-        result["request_id"], execution_id, now=now
-    ):
-        return {key: result[key] for key in ("request_id", "request_name", "origin")} | {
-            "outcome": "duplicate"
-        }
+    if result["outcome"] in ("accepted", "rejected", "prepare"):
+        request = {key: result[key] for key in ("request_id", "request_name", "origin")}
+        if not ledger.claim(result["request_id"], execution_id, now=now):
+            return request | {"outcome": "duplicate"}
+        # From here on, the clean-up of this execution can name its request.
+        ledger.record_job(execution_id, request, now=now)
+        if result["outcome"] == "prepare":
+            _store_preparation(result.pop("documents"), store)
     return result
+
+
+def _store_preparation(documents: dict[str, Any], store: DataStore) -> None:
+    """A corpus request's settings (its stop words may be most of its 256 KB) go to S3, and
+    the state carries their URIs: no state may exceed Step Functions' 256 KiB."""
+    for uri, document in documents.items():
+        bucket, key = split_uri(uri)
+        store.put_json(bucket, key, document)
 
 
 def assess(
@@ -244,18 +257,29 @@ def _tags(base: dict[str, Any], request: TuningRequest, execution_id: str) -> di
     tags = {
         REQUEST_ID_TAG: base["request_id"],
         EXECUTION_TAG: execution_id,
-        f"{TAG_PREFIX}origin": _origin_tag(origin),
+        f"{TAG_PREFIX}origin": _origin_text(origin),
     }
     if request.name:
         tags[f"{TAG_PREFIX}name"] = request.name
-    return tags
+    # Object keys and event sources may hold characters SageMaker refuses in a tag; the
+    # events carry them untouched.
+    return {key: tag_value(value) for key, value in tags.items()}
 
 
 def _rejected(base: dict[str, Any], rejected: RequestRejected) -> dict[str, Any]:
+    found = rejected.violations
     detail = events.RequestRejectedDetail(
         **{key: base[key] for key in ("request_id", "request_name", "origin")},
-        message=f"{len(rejected.violations)} problem(s): {rejected}"[:1000],
-        violations=[events.ViolationDetail(**v.to_dict()) for v in rejected.violations],
+        message=events.clip(f"{len(found)} problem(s): {rejected}", events.MAX_SUMMARY_CHARS),
+        violations=[
+            events.ViolationDetail(
+                field=events.clip(v.field, events.MAX_FIELD_CHARS),
+                rule=events.clip(v.rule, events.MAX_RULE_CHARS),
+                message=events.clip(v.message, events.MAX_MESSAGE_CHARS),
+            )
+            for v in found[: events.MAX_VIOLATIONS]
+        ],
+        violation_count=len(found),
         cost_estimate=(
             events.CostEstimate.model_validate(rejected.cost_estimate)
             if rejected.cost_estimate
@@ -358,6 +382,8 @@ def _plan_preparation(
     violations.extend(_parent_violations(request, parents, dry_run.create_request))
     if violations:
         raise RequestRejected(violations)
+    config_uri = preparation.config_location(base["request_id"], settings).uri
+    request_uri = preparation.request_location(base["request_id"], settings).uri
     return {
         "outcome": "prepare",
         "preparation": {
@@ -365,12 +391,16 @@ def _plan_preparation(
             "create_request": preparation.build_processing_job(
                 request_id=base["request_id"], corpus=corpus, settings=settings, tags=tags
             ),
-            "config_uri": preparation.config_location(base["request_id"], settings).uri,
-            "config": request.corpus.preparation_config(),
+            "config_uri": config_uri,
+            "request_uri": request_uri,
             "dataset_uri": dataset.uri,
             "corpus_uri": corpus.uri,
         },
-        "request_body": request.model_dump(mode="json", exclude_none=True),
+        # Written to S3 once the request is claimed (``validate``), never carried in the state.
+        "documents": {
+            config_uri: request.corpus.preparation_config(),
+            request_uri: request.model_dump(mode="json", exclude_none=True),
+        },
     }
 
 
@@ -423,13 +453,10 @@ def _is_request_object(delivery: events.S3Delivery, settings: Settings) -> bool:
     )
 
 
-def _origin_tag(origin: events.S3Origin | events.EventOrigin) -> str:
-    text = (
-        f"s3://{origin.bucket}/{origin.key}"
-        if isinstance(origin, events.S3Origin)
-        else f"event:{origin.source}:{origin.event_id}"
-    )
-    return text if len(text) <= 256 else text[:253] + "..."
+def _origin_text(origin: events.S3Origin | events.EventOrigin) -> str:
+    if isinstance(origin, events.S3Origin):
+        return f"s3://{origin.bucket}/{origin.key}"
+    return f"event:{origin.source}:{origin.event_id}"
 
 
 def start(
@@ -465,7 +492,7 @@ def start(
             raise
         existing = jobs.describe(tuning_job_name)
         result["tuning_job_arn"] = str(existing["HyperParameterTuningJobArn"])
-        if jobs.tags(result["tuning_job_arn"]).get(EXECUTION_TAG) != execution_id:
+        if jobs.tags(result["tuning_job_arn"]).get(EXECUTION_TAG) != tag_value(execution_id):
             return {**result, "duplicate": True}
     ledger.record_job(execution_id, request, now=now, tuning_job_name=tuning_job_name)
     return result
@@ -694,12 +721,37 @@ def summarize(
     return {"detail": detail.model_dump(mode="json"), "report_uri": report_uri}
 
 
-def publish(detail_type: str, state: dict[str, Any], publisher: EventPublisher) -> dict[str, Any]:
-    """Build the event's detail from the workflow state, check it against its contract, send it."""
+def publish(
+    detail_type: str,
+    state: dict[str, Any],
+    publisher: EventPublisher,
+    ledger: Ledger,
+    execution_id: str,
+    *,
+    engine: str | None = None,
+) -> dict[str, Any]:
+    """Build the event's detail from the workflow state, check it against its contract, and
+    send it: the request's one terminal event, reserved in the ledger first. ``engine``: set
+    offline only, it marks the event with what played the tuning job."""
     detail = build_detail(detail_type, state)
+    request_id = detail.request_id
+    if not ledger.reserve_outcome(request_id, execution_id, detail_type):
+        return {"event_id": None, "detail_type": detail_type, "already_published": True}
     resources = [arn for arn in [_tuning_job_arn(state)] if arn]
-    event_id = publisher.publish(detail_type, detail.model_dump(mode="json"), resources)
+    event_id = publisher.publish(detail_type, _marked(detail, engine), resources)
+    ledger.record_outcome(request_id, event_id)
     return {"event_id": event_id, "detail_type": detail_type}
+
+
+def _marked(detail: events._Contract, engine: str | None) -> dict[str, Any]:
+    """The detail as published: with the offline engine's name where one played the job,
+    without the field on AWS."""
+    if engine and isinstance(detail, events._EngineMarked):
+        detail = type(detail).model_validate({**detail.model_dump(), "engine": engine})
+    document = detail.model_dump(mode="json")
+    if document.get("engine", "") is None:
+        del document["engine"]
+    return document
 
 
 def _tuning_job_arn(state: dict[str, Any]) -> str | None:
@@ -707,7 +759,7 @@ def _tuning_job_arn(state: dict[str, Any]) -> str | None:
     return start_result.get("tuning_job_arn")
 
 
-def build_detail(detail_type: str, state: dict[str, Any]) -> events._Contract:
+def build_detail(detail_type: str, state: dict[str, Any]) -> events._RequestDetail:
     if detail_type == events.REJECTED:
         return events.RequestRejectedDetail.model_validate(state["rejection"])
     if detail_type == events.SUCCEEDED:
@@ -807,15 +859,25 @@ def _error_message(cause: Any) -> str:
     return str(cause or "")
 
 
-ENDED_EARLY = {"ABORTED": "ExecutionAborted", "TIMED_OUT": "ExecutionTimedOut"}
+ENDED_EARLY = {
+    "ABORTED": "ExecutionAborted",
+    "TIMED_OUT": "ExecutionTimedOut",
+    "FAILED": "ExecutionFailed",
+}
 
 
 def clean_up(
-    event: dict[str, Any], jobs: TuningJobs, ledger: Ledger, publisher: EventPublisher
+    event: dict[str, Any],
+    jobs: TuningJobs,
+    ledger: Ledger,
+    publisher: EventPublisher,
+    *,
+    engine: str | None = None,
 ) -> dict[str, Any]:
     """After an execution ended without finishing its work (aborted, timed out or failed):
-    stop its tuning job if one is still running, free its capacity slot, and, when the
-    workflow itself had no chance to, publish the outcome."""
+    stop its tuning job if one is still running, free its capacity slot, and, when its
+    request got no terminal event (the workflow had no chance to publish, or died trying),
+    publish one. The ledger's reservation makes it the request's only one."""
     detail = event["detail"]
     execution_id, status = detail["executionArn"], detail["status"]
     recorded = ledger.job_of(execution_id)
@@ -835,38 +897,53 @@ def clean_up(
             result["stopped"] = True
     result["released"], _ = ledger.release(execution_id)
     if status not in ENDED_EARLY:
-        # A failed execution published its Failed event on the way out (or, if even that
-        # failed, its alarm fires); only the orphaned job needed handling.
         return result
     request = (
         recorded["request"]
         if recorded and recorded["request"].get("request_id")
         else _delivered_request(detail.get("input"))
     )
-    if request is None or (
-        not recorded and ledger.claimant(request["request_id"]) not in (None, execution_id)
-    ):
+    if request is None or ledger.claimant(request["request_id"]) not in (None, execution_id):
         return result  # not a request, or a duplicate delivery that owned nothing
-    reason = events.FailureReason(
-        code=ENDED_EARLY[status],  # type: ignore[arg-type]
-        message=f"the workflow execution was {status.lower().replace('_', ' ')}"
-        + ("; its tuning job was stopped" if result["stopped"] else ""),
-    )
     started_tuning = bool(recorded and recorded["tuning_job_name"])
-    model = events.JobStoppedDetail if started_tuning else events.JobFailedDetail
+    # An aborted or timed-out execution's job was stopped on purpose: Stopped. A failed
+    # execution is a failure whatever it had started.
+    stopped = started_tuning and status != "FAILED"
+    detail_type = events.STOPPED if stopped else events.FAILED
+    if not ledger.reserve_outcome(request["request_id"], execution_id, detail_type, take_over=True):
+        result["already_published"] = True
+        return result
+    model = events.JobStoppedDetail if stopped else events.JobFailedDetail
     outcome = model(
         **request,
         tuning_job_name=recorded["tuning_job_name"] if recorded else None,
         tuning_job_arn=job.get("HyperParameterTuningJobArn"),
         status="Stopping" if result["stopped"] else job.get("HyperParameterTuningJobStatus"),
         counters=_counters(job) if job else None,
-        reason=reason,
+        reason=_ended_reason(status, detail, stopped=result["stopped"]),
     )
-    detail_type = events.STOPPED if started_tuning else events.FAILED
     resources = [job["HyperParameterTuningJobArn"]] if job else []
-    result["event_id"] = publisher.publish(detail_type, outcome.model_dump(mode="json"), resources)
+    result["event_id"] = publisher.publish(detail_type, _marked(outcome, engine), resources)
+    ledger.record_outcome(request["request_id"], result["event_id"])
     result["published"] = detail_type
     return result
+
+
+def _ended_reason(status: str, detail: dict[str, Any], *, stopped: bool) -> events.FailureReason:
+    message = f"the workflow execution was {status.lower().replace('_', ' ')}"
+    if status == "FAILED":
+        message = "the workflow execution failed before it could publish an outcome"
+        if detail.get("error"):
+            message += f": {detail['error']}"
+        if detail.get("cause"):
+            message += f": {_error_message(detail['cause'])}"
+    if stopped:
+        message += "; its tuning job was stopped"
+    return events.FailureReason(
+        code=ENDED_EARLY[status],  # type: ignore[arg-type]
+        message=message[:2000],
+        error=str(detail["error"])[:256] if detail.get("error") else None,
+    )
 
 
 def _delivered_request(raw_input: Any) -> dict[str, Any] | None:
@@ -883,14 +960,11 @@ def prepare_start(
     execution_id: str,
     request: dict[str, Any],
     jobs: TuningJobs,
-    store: DataStore,
     ledger: Ledger,
     *,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Write the preparation settings where the job reads them, and start the job once."""
-    bucket, key = split_uri(plan["config_uri"])
-    store.put_json(bucket, key, plan["config"])
+    """Start the preparation job once (its settings are in S3 since validation)."""
     try:
         arn = jobs.create_processing(plan["create_request"])
     except ClientError as error:
@@ -933,7 +1007,11 @@ def prepare_finish(
         raise RuntimeError(f"the preparation job wrote no {dataset.uri}dataset.json")
     summary = json.loads(raw)
     documents = summary.get("documents") or {}
-    request = TuningRequest.model_validate(state["request_body"])
+    saved = resolve_location("corpus.prefix", plan["request_uri"], settings)
+    body = store.read(saved.bucket, saved.key, None, limit=16 << 20)
+    if body is None:
+        raise RuntimeError(f"the request's settings are gone from {saved.uri}")
+    request = TuningRequest.model_validate(json.loads(body))
     try:
         if summary.get("error") or not documents.get("train"):
             raise RequestRejected(

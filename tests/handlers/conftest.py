@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 from ntm_tuning.handlers import _runtime
 
+from offline.strict import strict_handler_clients
 from tests.settings_factory import (
     ARTIFACTS_BUCKET,
     BUS,
@@ -123,7 +124,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     }.items():
         monkeypatch.setenv(name, value)
     _runtime.reset()
-    with mock_aws():
+    with mock_aws(), strict_handler_clients():
         yield Aws()
     _runtime.reset()
 

@@ -40,7 +40,14 @@ def handle(
     delivery = aws.put_request(body, key=key or f"requests/property-{next(_keys)}.json")
     result = validate.handler({"delivery": delivery, "execution_id": EXECUTION}, context)
     if result["outcome"] == "rejected":
-        publish.handler({"detail_type": "NTM Tuning Request Rejected", "state": result}, context)
+        publish.handler(
+            {
+                "detail_type": "NTM Tuning Request Rejected",
+                "state": result,
+                "execution_id": EXECUTION,
+            },
+            context,
+        )
     return result, aws.published()
 
 

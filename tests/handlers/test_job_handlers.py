@@ -18,6 +18,7 @@ from ntm_tuning.handlers import (
     admit,
     cleanup,
     poll,
+    publish,
     release,
     start,
     stop,
@@ -140,10 +141,15 @@ def status_change(
 
 
 @pytest.mark.parametrize(
-    ("status", "published"), [("ABORTED", True), ("TIMED_OUT", True), ("FAILED", False)]
+    ("status", "published"),
+    [
+        ("ABORTED", "NTM Tuning Job Stopped"),
+        ("TIMED_OUT", "NTM Tuning Job Stopped"),
+        ("FAILED", "NTM Tuning Job Failed"),
+    ],
 )
 def test_cleanup_stops_the_orphaned_job_and_frees_capacity(
-    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch, status: str, published: bool
+    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch, status: str, published: str
 ) -> None:
     state = accepted(aws, context)
     admit.handler({"execution_id": EXECUTION}, context)
@@ -162,20 +168,75 @@ def test_cleanup_stops_the_orphaned_job_and_frees_capacity(
     stubber.assert_no_pending_responses()
     assert result["stopped"] is True and result["released"] is True
     events = aws.published()
-    if not published:
-        assert events == []
-        return
-    assert [e["detail-type"] for e in events] == ["NTM Tuning Job Stopped"]
+    # The execution ended without publishing anything: the clean-up gives the request its
+    # one terminal event.
+    assert [e["detail-type"] for e in events] == [published]
     detail = events[0]["detail"]
-    jsonschema.validate(
-        detail, json.loads((SCHEMAS / "ntm-tuning-job-stopped.schema.json").read_text())
-    )
+    schema_name = published.lower().replace(" ", "-")
+    jsonschema.validate(detail, json.loads((SCHEMAS / f"{schema_name}.schema.json").read_text()))
     assert (
         detail["reason"]["code"]
-        == {"ABORTED": "ExecutionAborted", "TIMED_OUT": "ExecutionTimedOut"}[status]
+        == {
+            "ABORTED": "ExecutionAborted",
+            "TIMED_OUT": "ExecutionTimedOut",
+            "FAILED": "ExecutionFailed",
+        }[status]
     )
     assert detail["tuning_job_name"] == name
     assert detail["request_id"] == state["request_id"]
+    # Delivered again (EventBridge retries a target), it publishes nothing more.
+    stubber.add_response(
+        "describe_hyper_parameter_tuning_job",
+        described_job(name, "Stopped"),
+        {"HyperParameterTuningJobName": name},
+    )
+    again = cleanup.handler(status_change(EXECUTION, status), context)
+    assert again.get("already_published") is True
+    assert aws.published() == []
+
+
+def test_cleanup_of_a_failed_execution_that_published_its_outcome_publishes_nothing(
+    aws: Aws, context: LambdaContext
+) -> None:
+    state = validate.handler(
+        {"delivery": aws.put_request("{}"), "execution_id": EXECUTION}, context
+    )
+    publish.handler(
+        {"detail_type": "NTM Tuning Request Rejected", "state": state, "execution_id": EXECUTION},
+        context,
+    )
+    assert [e["detail-type"] for e in aws.published()] == ["NTM Tuning Request Rejected"]
+    result = cleanup.handler(status_change(EXECUTION, "FAILED"), context)
+    assert result.get("already_published") is True
+    assert aws.published() == []
+
+
+def test_cleanup_of_a_failed_execution_names_the_error(aws: Aws, context: LambdaContext) -> None:
+    aws.put_dataset()
+    delivery = aws.put_request(example_request())
+    validate.handler({"delivery": delivery, "execution_id": EXECUTION}, context)
+    event = status_change(EXECUTION, "FAILED", delivery)
+    event["detail"]["error"] = "States.DataLimitExceeded"
+    event["detail"]["cause"] = "The state/task 'Validate request' returned a result too large."
+    result = cleanup.handler(event, context)
+    assert result["published"] == "NTM Tuning Job Failed"
+    (published,) = aws.published()
+    reason = published["detail"]["reason"]
+    assert reason["code"] == "ExecutionFailed"
+    assert reason["error"] == "States.DataLimitExceeded"
+    assert "Validate request" in reason["message"]
+
+
+def test_cleanup_of_a_duplicate_execution_publishes_nothing(
+    aws: Aws, context: LambdaContext
+) -> None:
+    aws.put_dataset()
+    delivery = aws.put_request(example_request())
+    validate.handler({"delivery": delivery, "execution_id": EXECUTION}, context)
+    duplicate = validate.handler({"delivery": delivery, "execution_id": "other"}, context)
+    assert duplicate["outcome"] == "duplicate"
+    cleanup.handler(status_change("other", "FAILED", delivery), context)
+    assert aws.published() == []
 
 
 def test_cleanup_of_an_execution_aborted_before_its_job_publishes_a_failure(

@@ -34,7 +34,9 @@ def accepted_state(aws: Aws, context: LambdaContext) -> dict[str, Any]:
 
 
 def send(detail_type: str, state: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return publish.handler({"detail_type": detail_type, "state": state}, context)
+    return publish.handler(
+        {"detail_type": detail_type, "state": state, "execution_id": EXECUTION}, context
+    )
 
 
 def only_event(aws: Aws, detail_type: str) -> dict[str, Any]:

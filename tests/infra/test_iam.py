@@ -341,10 +341,12 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
     prepared = synthesized.config.prepared_prefix
     get, put, update = "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"
     return {
+        # Writes a corpus request's settings under the prepared prefix once it is claimed.
         "validate": {
             f"${{{data}.Arn}}/*": {"s3:GetObject", "s3:GetObjectVersion"},
+            f"${{{data}.Arn}}/{prepared}*": {"s3:PutObject"},
             f"${{{data}.Arn}}": {"s3:ListBucket"},
-            f"${{{key}.Arn}}": {"kms:Decrypt"} | TABLE_KEY,
+            f"${{{key}.Arn}}": {"kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"} | TABLE_KEY,
             table: {get, put},
             # Warm-start parents: their status, hyperparameters and tags.
             TUNING_JOBS: {describe, "sagemaker:ListTags"},
@@ -378,7 +380,12 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
             f"${{{data}.Arn}}": {"s3:ListBucket"},
             f"${{{key}.Arn}}": {"kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"},
         },
-        "publish": {f"${{{bus}.Arn}}": {"events:PutEvents"}},
+        # Reserves and records the request's one terminal event in the ledger.
+        "publish": {
+            f"${{{bus}.Arn}}": {"events:PutEvents"},
+            table: {update},
+            f"${{{key}.Arn}}": TABLE_KEY,
+        },
         "stop": {TUNING_JOBS: {"sagemaker:StopHyperParameterTuningJob", describe}},
         # PutItem: the first acquisition creates the capacity item (a conditional put).
         "admit": {table: {get, put, update}, f"${{{key}.Arn}}": TABLE_KEY},
@@ -393,15 +400,14 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
             f"${{{_cleanup_queue(synthesized)}.Arn}}": {"sqs:SendMessage"},
             f"${{{key}.Arn}}": TABLE_KEY | QUEUE_KEY,
         },
-        # Starts the processing job after writing its config file under the prepared prefix.
+        # Starts the processing job (validation wrote its config file).
         "prepare_start": {
             PROCESSING_JOBS: {
                 "sagemaker:CreateProcessingJob",
                 "sagemaker:DescribeProcessingJob",
                 "sagemaker:AddTags",
             },
-            f"${{{data}.Arn}}/{prepared}*": {"s3:PutObject"},
-            f"${{{key}.Arn}}": {"kms:GenerateDataKey", "kms:Encrypt"} | TABLE_KEY,
+            f"${{{key}.Arn}}": TABLE_KEY,
             f"${{{_processing_role(synthesized)}.Arn}}": {"iam:PassRole"},
             # Records the job for the clean-up of an execution that ends early.
             table: {put},
@@ -466,7 +472,7 @@ def test_ledger_and_queue_key_use_only_through_the_service(synthesized: Synthesi
                 assert render_condition(condition) == VIA_SQS, name
             else:
                 # The S3 object grants are used by S3 on the caller's behalf, unconditioned.
-                assert name in ("validate", "summarize", "prepare_start", "prepare_finish"), (
+                assert name in ("validate", "summarize", "prepare_finish"), (
                     name,
                     statement,
                 )

@@ -380,7 +380,11 @@ def test_publishers(synthesized: Synthesized, states: dict[str, dict[str, Any]],
     detail_type, next_state = PUBLISHERS[name]
     state = states[name]
     _invokes(synthesized, state, "publish")
-    assert state["Parameters"] == {"detail_type": detail_type, "state.$": "$"}
+    assert state["Parameters"] == {
+        "detail_type": detail_type,
+        "state.$": "$",
+        "execution_id.$": "$$.Execution.Id",
+    }
     assert state["ResultPath"] == "$.published"
     assert _retries(state) == [PUBLISH_RETRY]
     # A publisher that still fails ends the execution as failed: the clean-up rule takes over.

@@ -390,7 +390,8 @@ def test_requests_sagemaker_refuses(tuner: LocalTuner) -> None:
     assert refused(no_limits) == (
         'ValidationException: Missing required parameter in HyperParameterTuningJobConfig: "ResourceLimits"'
     )
-    assert "must match" in refused(named(good, "bad_name!"))
+    # SageMaker's own pattern for the name (botocore's model, checked by offline.strict).
+    assert "Member must satisfy regular expression pattern" in refused(named(good, "bad_name!"))
     hyperband_auto = golden_request(Strategy="Hyperband", TrainingJobEarlyStoppingType="Auto")
     assert "Hyperband needs TrainingJobEarlyStoppingType Off" in refused(hyperband_auto)
     grid_continuous = golden_request(Strategy="Grid")

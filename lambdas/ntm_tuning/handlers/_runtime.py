@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -11,6 +12,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from .. import aws, metrics
 from ..aws import DataStore, EventPublisher, TuningJobs
+from ..events import ENGINE_VARIABLE
 from ..ledger import Ledger
 from ..settings import Settings, load_settings
 from ..training_logs import TrainingLogs
@@ -22,6 +24,11 @@ tracer = Tracer(service=SERVICE)
 
 def settings() -> Settings:
     return load_settings()
+
+
+def engine() -> str | None:
+    """Offline only: which engine plays the tuning jobs (never set in the deployed stack)."""
+    return os.environ.get(ENGINE_VARIABLE) or None
 
 
 def sagemaker_client() -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import steps
-from ._runtime import data_store, ledger, logger, tracer, tuning_jobs
+from ._runtime import ledger, logger, tracer, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -19,7 +19,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         event["execution_id"],
         event["request"],
         tuning_jobs(),
-        data_store(),
         ledger(),
     )
     logger.info(

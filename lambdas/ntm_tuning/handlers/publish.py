@@ -7,13 +7,20 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import metrics, steps
-from ._runtime import emit_metric, event_publisher, logger, tracer
+from ._runtime import emit_metric, engine, event_publisher, ledger, logger, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = steps.publish(event["detail_type"], event["state"], event_publisher())
+    result = steps.publish(
+        event["detail_type"],
+        event["state"],
+        event_publisher(),
+        ledger(),
+        event["execution_id"],
+        engine=engine(),
+    )
     emit_metric(metrics.OUTCOME, 1, outcome=metrics.OUTCOMES[event["detail_type"]])
     logger.info("event published", extra=result)
     return result

@@ -1,0 +1,135 @@
+"""The tag contract is SageMaker's: the constants equal botocore's model, the character test
+agrees with the model's pattern on every code point, and every value the pipeline makes fits."""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+
+import pytest
+from botocore.exceptions import ClientError
+from hypothesis import given
+from hypothesis import strategies as st
+from ntm_tuning import tags
+from ntm_tuning.request import TuningRequest
+from pydantic import ValidationError
+
+from offline import strict
+
+MODEL = strict.service_model("sagemaker")
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/ntm-0123"
+
+
+@pytest.mark.parametrize(
+    ("shape", "limit"), [("TagKey", tags.TAG_KEY_MAX), ("TagValue", tags.TAG_VALUE_MAX)]
+)
+def test_the_constants_are_the_service_models(shape: str, limit: int) -> None:
+    meta = MODEL.shape_for(shape).metadata
+    assert f"^{meta['pattern']}$" == tags.TAG_PATTERN
+    assert meta["max"] == limit
+
+
+def test_the_character_test_agrees_with_the_pattern_on_every_code_point() -> None:
+    """Unicode versions differ (Python's, the regex package's, the service's): a character
+    assigned only in a newer version is refused here (never accepted where AWS refuses)."""
+    pattern = strict.java_pattern(MODEL.shape_for("TagValue").metadata["pattern"])
+    accepted_wrongly, disagree = [], []
+    for point in range(sys.maxunicode + 1):
+        if 0xD800 <= point <= 0xDFFF:
+            continue
+        char = chr(point)
+        here, there = tags.allowed(char), bool(pattern.fullmatch(char))
+        if here and not there:
+            accepted_wrongly.append(hex(point))
+        elif here != there and unicodedata.category(char) != "Cn":
+            disagree.append(hex(point))
+    assert accepted_wrongly == []
+    assert disagree == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "s3://bucket/requests/my request (1).json",
+        "s3://bucket/requests/a&b.json",
+        "s3://bucket/requests/bob's.json",
+        "s3://bucket/requests/tab\there\nand newline.json",
+        "s3://bucket/" + "\U0001d400" * 600,
+        "event:com.example.$weird source!:0f8e",
+    ],
+    ids=["parentheses", "ampersand", "apostrophe", "tab-newline", "long-astral", "event"],
+)
+def test_pipeline_values_always_fit(text: str) -> None:
+    value = tags.tag_value(text)
+    assert tags.fits(value, tags.TAG_VALUE_MAX)
+    strict.check(
+        "sagemaker",
+        "AddTags",
+        {
+            "ResourceArn": ARN,
+            "Tags": [{"Key": "k", "Value": value}],
+        },
+    )
+
+
+@given(st.text(max_size=400))
+def test_any_text_becomes_a_valid_tag_value(text: str) -> None:
+    value = tags.tag_value(text)
+    assert tags.fits(value, tags.TAG_VALUE_MAX)
+    if tags.fits(text, tags.TAG_VALUE_MAX):
+        assert value == text
+
+
+def test_a_long_value_is_cut_at_the_limit_in_utf16_units() -> None:
+    value = tags.tag_value("\U0001d400" * 200)  # 400 units
+    assert tags.java_length(value) <= 256
+    assert value.endswith("...")
+    assert tags.tag_value("x" * 256) == "x" * 256
+    assert tags.tag_value("x" * 257) == "x" * 253 + "..."
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        ("team", "data (science)", "tags.team"),
+        ("team", "tab\there", "tags.team"),
+        ("team", "line\nbreak", "tags.team"),
+        ("bad\tkey", "v", "tags.bad\tkey"),
+        ("team", "\U0001d400" * 129, "tags.team"),
+        ("k" * 129, "v", "tags." + "k" * 129),
+    ],
+)
+def test_a_user_tag_sagemaker_would_refuse_is_refused_here(
+    key: str, value: str, field: str
+) -> None:
+    body = {"data": {"train": "a/", "validation": "b/"}, "tags": {key: value}}
+    with pytest.raises(ValidationError) as raised:
+        TuningRequest.model_validate(body)
+    (error,) = raised.value.errors()
+    assert ".".join(str(p) for p in error["loc"] if p != "[key]") == field
+    assert error["type"] in ("tag_pattern", "tag_length", "string_too_long")
+    with pytest.raises(ClientError):
+        strict.check(
+            "sagemaker",
+            "AddTags",
+            {
+                "ResourceArn": ARN,
+                "Tags": [{"Key": key, "Value": value}],
+            },
+        )
+
+
+def test_a_user_tag_sagemaker_accepts_is_accepted_here() -> None:
+    good = {"Zoë 東京": "a_b.c:d/e=f+g-h@i ١٢٣", "k" * 128: "\U0001d400" * 128}
+    request = TuningRequest.model_validate(
+        {"data": {"train": "a/", "validation": "b/"}, "tags": good}
+    )
+    assert request.tags == good
+    strict.check(
+        "sagemaker",
+        "AddTags",
+        {
+            "ResourceArn": ARN,
+            "Tags": [{"Key": k, "Value": v} for k, v in good.items()],
+        },
+    )
