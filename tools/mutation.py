@@ -134,6 +134,7 @@ def main() -> int:
         default=[],
         help="glob of files to mutate, e.g. ntm_tuning/builder.py",
     )
+    parser.add_argument("--group", choices=sorted(GROUPS), help="run one group only")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--show", nargs=2, metavar=("GROUP", "MUTANT"), help="print one mutant")
     parser.add_argument("--report", action="store_true", help="report the last run only")
@@ -145,6 +146,8 @@ def main() -> int:
         print("mutmut is not installed: run `make install`", file=sys.stderr)
         return 2
     groups = {"only": (args.only, ALL_TESTS)} if args.only else GROUPS
+    if args.group:
+        groups = {args.group: GROUPS[args.group]}
     if args.show:
         return subprocess.call([mutmut, "show", args.show[1]], cwd=STAGES / args.show[0], env=env)
     results: dict[str, str] = {}

@@ -90,3 +90,45 @@ def test_errors_name_the_field(changes: dict[str, Any], field: str) -> None:
 def test_not_an_object() -> None:
     with pytest.raises(ValueError, match=r"^config: "):
         PreparationConfig.from_dict(["min_df", 2])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "accepted"),
+    [
+        ({"min_token_length": 1}, True),
+        ({"min_token_length": 1000}, True),
+        ({"min_token_length": 0}, False),
+        ({"min_token_length": 1001}, False),
+        ({"max_vocabulary": 1}, True),
+        ({"max_document_bytes": 1}, True),
+        ({"max_document_bytes": 0}, False),
+        ({"min_df": 0.0}, False),
+        ({"min_df": 0.01, "max_df": 1}, True),
+        ({"min_df": 1, "max_df": 1}, True),
+        ({"min_df": 3, "max_df": 3}, True),
+        ({"min_df": 0.25, "max_df": 0.25}, True),
+        ({"min_df": 4, "max_df": 3}, False),
+    ],
+)
+def test_bounds_are_inclusive(changes: dict[str, Any], accepted: bool) -> None:
+    if accepted:
+        config = PreparationConfig.from_dict(changes)
+        assert {key: getattr(config, key) for key in changes} == changes
+    else:
+        with pytest.raises(ValueError, match=next(iter(reversed(changes)))):
+            PreparationConfig.from_dict(changes)
+
+
+def test_a_bound_is_described_with_both_ends_or_its_minimum() -> None:
+    with pytest.raises(
+        ValueError, match=r"min_token_length: must be an integer between 1 and 1000"
+    ):
+        PreparationConfig.from_dict({"min_token_length": 0})
+    with pytest.raises(ValueError, match=r"max_document_bytes: must be an integer >= 1$"):
+        PreparationConfig.from_dict({"max_document_bytes": 0})
+
+
+def test_stop_words_are_kept_as_given() -> None:
+    config = PreparationConfig.from_dict({"stop_words": ["alpha", "beta"]})
+    assert config.stop_words == ("alpha", "beta")
+    assert PreparationConfig.from_dict(config.to_dict()) == config
