@@ -435,7 +435,18 @@ def main(argv: list[str] | None = None) -> int:
             figures.perplexity.append(best.trained.metrics["test:perplexity"])
             figures.seconds.append(searched)
             figures.notes.extend(best.warnings)
+            print(
+                f"  {data.name}, seed {seed}, NTM job {best.number}: NPMI "
+                f"{figures.npmi[-1]:.3f}, TU {figures.uniqueness[-1]:.3f}, test perplexity "
+                f"{figures.perplexity[-1]:.1f}, warnings {','.join(best.warnings) or '-'}",
+                flush=True,
+            )
             npmi, uniqueness, perplexity, seconds = lda(data, seed)
+            print(
+                f"  {data.name}, seed {seed}, LDA: NPMI {npmi:.3f}, TU {uniqueness:.3f}, "
+                f"test perplexity {perplexity:.1f}",
+                flush=True,
+            )
             figures = add(data.name, "sklearn LDA (batch, 30 iterations)")
             figures.npmi.append(npmi)
             figures.uniqueness.append(uniqueness)
