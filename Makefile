@@ -95,7 +95,7 @@ bench-prep: install $(VENV)/.bench ## Dataset preparation vs CountVectorizer, 10
 bench-train: install ## Local NTM training throughput (documents/s per epoch), CPU and CUDA if present
 	python benchmarks/train.py $(ARGS)
 
-bench-quality: install $(VENV)/.bench ## Local NTM vs scikit-learn LDA: NPMI, uniqueness, perplexity, time
+bench-quality: install $(VENV)/.bench ## Local NTM vs scikit-learn LDA over 3 fixed seeds (ARGS=--per-job: every job)
 	python benchmarks/quality.py $(ARGS)
 
 bench-npmi: install ## The summary's NPMI step (stdlib, streamed) vs the trainer's NumPy NPMI, same channel
