@@ -9,6 +9,7 @@ state the outcome event was built from), and the report the summary step writes.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -287,7 +288,10 @@ class Pipeline:
                 published = state.get("published") if isinstance(state, dict) else None
                 if isinstance(published, dict) and published.get("detail_type"):
                     detail_type = str(published["detail_type"])
-                    detail = steps.build_detail(detail_type, state).model_dump(mode="json")
+                    detail = steps.published_detail(
+                        steps.build_detail(detail_type, state),
+                        os.environ.get(events.ENGINE_VARIABLE),
+                    )
                     return Outcome(status, detail_type, detail, None, None)
                 if isinstance(state, dict) and state.get("outcome") in ("duplicate", "ignored"):
                     return Outcome(status, None, None, state["outcome"], None)

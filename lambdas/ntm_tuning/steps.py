@@ -738,14 +738,14 @@ def publish(
     if not ledger.reserve_outcome(request_id, execution_id, detail_type):
         return {"event_id": None, "detail_type": detail_type, "already_published": True}
     resources = [arn for arn in [_tuning_job_arn(state)] if arn]
-    event_id = publisher.publish(detail_type, _marked(detail, engine), resources)
+    event_id = publisher.publish(detail_type, published_detail(detail, engine), resources)
     ledger.record_outcome(request_id, event_id)
     return {"event_id": event_id, "detail_type": detail_type}
 
 
-def _marked(detail: events._Contract, engine: str | None) -> dict[str, Any]:
+def published_detail(detail: events._Contract, engine: str | None) -> dict[str, Any]:
     """The detail as published: with the offline engine's name where one played the job,
-    without the field on AWS."""
+    without the field on AWS (the workflow, the clean-up and the command line agree)."""
     if engine and isinstance(detail, events._EngineMarked):
         detail = type(detail).model_validate({**detail.model_dump(), "engine": engine})
     document = detail.model_dump(mode="json")
@@ -923,7 +923,9 @@ def clean_up(
         reason=_ended_reason(status, detail, stopped=result["stopped"]),
     )
     resources = [job["HyperParameterTuningJobArn"]] if job else []
-    result["event_id"] = publisher.publish(detail_type, _marked(outcome, engine), resources)
+    result["event_id"] = publisher.publish(
+        detail_type, published_detail(outcome, engine), resources
+    )
     ledger.record_outcome(request["request_id"], result["event_id"])
     result["published"] = detail_type
     return result
