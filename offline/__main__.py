@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, body: bytes, request: Any, stdout: Any, log: Any) -> int:
-    from .demo import _quiet_emulator, current_state
+    from .demo import _quiet_emulator, current_state, let_threads_finish
 
     template = load(args.template) if args.template else synthesize()
     print(
@@ -117,6 +117,7 @@ def _run(args: argparse.Namespace, body: bytes, request: Any, stdout: Any, log: 
                 )
                 # Its clean-up runs once it has ended; the process must not end before.
                 workflow.wait(execution, timeout=60)
+            let_threads_finish()
             print(
                 f"timed out: the execution was still running after --timeout {args.timeout:g} s, "
                 f"{where}, and was stopped. Give it more time with --timeout SECONDS "

@@ -18,6 +18,7 @@ import os
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -545,6 +546,15 @@ def _where(display: Display) -> str:
     return where
 
 
+def let_threads_finish(timeout: float = 15.0) -> None:
+    """Give the emulator's threads (a stopped execution finishing the state it was in) time to
+    end: a thread still inside a handler when the interpreter exits can abort the process."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.is_alive():
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def _stop(workflow: Any, execution: str, tuners: list[Any], display: Display) -> None:
     """Stop the execution as an operator would, then the local jobs still running."""
     running = sum(
@@ -562,6 +572,7 @@ def _stop(workflow: Any, execution: str, tuners: list[Any], display: Display) ->
         workflow.wait(execution, timeout=60)
     for tuner in tuners:
         tuner.close(timeout=30)
+    let_threads_finish()
     message = "execution stopped"
     if running:
         message += f"; {running} local training job(s) stopped"

@@ -189,13 +189,15 @@ def test_dropped_files_are_explained_with_the_users_paths_settings_and_fixes(
 def test_a_timeout_says_the_state_and_how_to_give_more_time(
     tmp_path: Path, template_file: Path
 ) -> None:
-    corpus = _tiny_corpus(tmp_path / "corpus")
+    # A corpus that trains: eight jobs of 100 epochs cannot end within the second given.
+    synthetic.write_corpus(tmp_path, documents=400)
     done = _run(
         "offline.demo",
-        *("--corpus", str(corpus), "--template", str(template_file), "--timeout", "0.3"),
+        *("--corpus", str(tmp_path / "corpora"), "--template", str(template_file)),
+        *("--timeout", "1"),
     )
     assert done.returncode == 3, done.stderr
-    assert "timed out: still running after --timeout 0.3 s, in state '" in done.stderr
+    assert "timed out: still running after --timeout 1 s, in state '" in done.stderr
     assert "--timeout SECONDS" in done.stderr and "--timeout 0" in done.stderr
     assert "execution stopped" in done.stderr
     _clean(done)
