@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -124,3 +125,61 @@ def test_throttling_is_a_retryable_ledger_error(table: Ledger) -> None:
         with pytest.raises(Exception, match="bad key") as caught:
             table.holders()
         assert not isinstance(caught.value, LedgerThrottled)
+
+
+def test_the_terminal_event_is_reserved_once_then_recorded(table: Ledger) -> None:
+    table.claim("req-1", EXECUTION, now=NOW)
+    assert table.outcome_of("req-1") is None
+    assert table.reserve_outcome("req-1", EXECUTION, "NTM Tuning Job Failed") is True
+    assert table.reserve_outcome("req-1", EXECUTION, "NTM Tuning Job Failed") is True  # retry
+    assert table.reserve_outcome("req-1", "other", "NTM Tuning Job Succeeded") is False
+    assert table.outcome_of("req-1") == {
+        "detail_type": "NTM Tuning Job Failed",
+        "execution_id": EXECUTION,
+    }
+    # The clean-up may take over the reservation only while no event reached the bus.
+    assert table.reserve_outcome("req-1", "other", "x", take_over=True) is False
+    assert table.reserve_outcome("req-1", EXECUTION, "NTM Tuning Job Stopped", take_over=True)
+    table.record_outcome("req-1", "event-7")
+    assert table.outcome_of("req-1") == {
+        "detail_type": "NTM Tuning Job Stopped",
+        "execution_id": EXECUTION,
+        "event_id": "event-7",
+    }
+    assert table.reserve_outcome("req-1", EXECUTION, "again", take_over=True) is False
+    assert table.reserve_outcome("req-2", "e-2", "NTM Tuning Request Rejected", take_over=True)
+    assert item(table, "request#req-1")["execution_id"] == {"S": EXECUTION}
+
+
+def test_progress_is_recorded_only_for_an_execution_with_a_job(table: Ledger) -> None:
+    progress = {"completed": 3, "best": 6.25}
+    assert table.record_progress(EXECUTION, progress) is False
+    assert table.progress(EXECUTION) is None
+    table.record_job(EXECUTION, {"request_id": "r"}, now=NOW, tuning_job_name="ntm-1")
+    assert table.progress(EXECUTION) is None
+    assert table.record_progress(EXECUTION, progress) is True
+    assert table.progress(EXECUTION) == progress
+    assert item(table, f"execution#{EXECUTION}")["progress"] == {
+        "S": '{"best": 6.25, "completed": 3}'
+    }
+
+
+def test_claims_lists_every_request_claim_across_pages(table: Ledger) -> None:
+    for number in range(30):
+        table.claim(f"req-{number:02d}", f"e-{number}", now=NOW)
+    table.acquire("e-0", 2, now=NOW)
+    table.record_job("e-0", {"request_id": "req-00"}, now=NOW, tuning_job_name="ntm-1")
+    original = table._call
+
+    def small_pages(method: str, **kwargs: Any) -> Any:
+        return original(method, **({**kwargs, "Limit": 7} if method == "scan" else kwargs))
+
+    table._call = small_pages  # type: ignore[method-assign]
+    claims = sorted(table.claims(), key=lambda claim: claim["request_id"])
+    assert len(claims) == 30
+    assert claims[0] == {
+        "request_id": "req-00",
+        "execution_id": "e-0",
+        "claimed_at": NOW.isoformat(),
+    }
+    assert claims[29]["request_id"] == "req-29"
