@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 
 import pytest
@@ -127,3 +128,24 @@ def test_document_terms_and_runs_agree_with_tokens(text: str, lowercase: bool, l
     )
     runs = tokenizer.runs(text)
     assert [run for run in runs if run in set(tokens)] == tokens
+
+
+def test_the_mark_ranges_are_exactly_the_bmp_combining_marks() -> None:
+    from preparation import tokens
+
+    expected = {chr(c) for c in range(0x10000) if unicodedata.category(chr(c)).startswith("M")}
+    assert expected == tokens._MARKS
+    ranges = tokens._MARK_RANGES
+    assert ranges == sorted(ranges)
+    # Maximal: no two ranges touch, so each is one run of consecutive marks.
+    assert all(high + 1 < next_low for (_, high), (next_low, _) in itertools.pairwise(ranges))
+    assert all(low <= high for low, high in ranges)
+
+
+def test_default_minimum_length_is_two_and_stop_words_ignore_case() -> None:
+    assert Tokenizer().tokens("an ox is an ox") == ["ox", "ox"]
+    cased = Tokenizer(lowercase=False)
+    assert cased.is_stop_word("The") is True
+    assert cased.tokens("The Ox") == ["Ox"]
+    with pytest.raises(ValueError, match="min_token_length: must be >= 1"):
+        Tokenizer(min_token_length=0)
