@@ -31,8 +31,16 @@ STAGES = ROOT / "build" / "mutation"
 
 # What is mutated, as (name in the staging directory, source directory).
 PACKAGES = {"ntm_tuning": ROOT / "lambdas" / "ntm_tuning", "preparation": ROOT / "preparation"}
-# What the tests read or import besides the mutated packages (copied next to the mutants).
-ALSO = ["tests", "examples", "schemas", "offline", "infra", "trainer"]
+# What the tests read or import besides the mutated packages (copied next to the mutants):
+# every other folder of the repository, and the files at its root they may read.
+_NOT_COPIED = {"build", "cdk.out", "node_modules", "lambdas", "preparation"}
+ALSO = sorted(
+    path.name
+    for path in ROOT.iterdir()
+    if not path.name.startswith(".")
+    and path.name not in _NOT_COPIED
+    and (path.is_dir() or path.name in ("cdk.json", "app.py"))
+)
 # Each group: the modules it mutates, and the tests at their own layer that must catch a bug
 # in them. A mutant runs only the tests that reach its function (mutmut records which), and a
 # surviving one runs all of those: keeping each group to its own layer keeps the run within
@@ -80,7 +88,7 @@ def stage(stage_dir: Path, only: list[str], tests: list[str]) -> None:
         target = PACKAGES.get(name, ROOT / name)
         if link.is_symlink() or link.exists():
             link.unlink()
-        link.symlink_to(target, target_is_directory=True)
+        link.symlink_to(target, target_is_directory=target.is_dir())
     pyproject = f"""\
 [tool.pytest.ini_options]
 pythonpath = ["."]
