@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,9 @@ from .errors import INVALID_INPUT, fail
 from .stack import StackResources, find_stack
 
 OFFLINE_STACK = "NtmTuningOffline"
+# What the offline stack needs beyond the command's own dependencies (requirements-dev.txt):
+# the emulator, and the CDK to synthesize the template.
+OFFLINE_NEEDS = frozenset({"moto", "aws_cdk", "constructs", "cdk_nag", "jsii"})
 
 
 def stack_outputs(workflow: OfflineWorkflow) -> dict[str, str]:
@@ -135,10 +138,20 @@ def running(
             tuners.append(LocalTuner(s3, workdir=scratch / "tuner"))
             return tuners[-1]
 
-    template = synthesize()
     # Waits run at 1/100 of their length with real training, so polls leave it the cores.
     clock = Clock(scale=0.0 if stand_in else 0.01)
-    with OfflineWorkflow(template, engine=engine, clock=clock) as workflow:
+    with ExitStack() as opened:
+        try:
+            template = synthesize()
+            workflow = opened.enter_context(OfflineWorkflow(template, engine=engine, clock=clock))
+        except ImportError as error:
+            if (error.name or "").partition(".")[0] not in OFFLINE_NEEDS:
+                raise
+            fail(
+                f"--offline needs the development environment ({error.name} is missing)",
+                INVALID_INPUT,
+                "in a checkout of the project: make install, then run ntm-tuning from .venv",
+            )
         from ntm_tuning.handlers._runtime import logger
 
         logger.setLevel("ERROR")

@@ -5,6 +5,7 @@ user makes, which end with a message and an exit code, never a traceback."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -310,3 +311,13 @@ def test_help_lists_every_command() -> None:
     assert result.exit_code == 0
     for command in ("submit", "watch", "result", "list", "report"):
         assert command in result.output
+
+
+def test_offline_without_the_development_environment_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "aws_cdk", None)  # as after a bare `pip install .`
+    result = cli("submit", str(EXAMPLE_REQUEST), "--offline", "--stand-in")
+    assert result.exit_code == INVALID_INPUT
+    assert "--offline needs the development environment (aws_cdk is missing)" in result.output
+    assert "make install" in result.output
