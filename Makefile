@@ -59,7 +59,7 @@ test: lint typecheck synth ## Lint, type check, synth + cfn-lint, all tests
 	cfn-lint
 	$(PYTEST)
 
-mutation: install ## Mutation score of the domain packages (mutmut, ~30 min); not part of test
+mutation: install ## Mutation score of the domain packages (mutmut, minutes); not part of test
 	python tools/mutation.py $(ARGS)
 
 REQUEST ?= examples/requests/tune-ntm.json
