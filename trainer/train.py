@@ -26,7 +26,8 @@ import json
 import math
 import tarfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,6 +267,18 @@ class Optimizer:
         self.inner.zero_grad(set_to_none=True)
 
 
+@contextmanager
+def _deterministic_on(device: torch.device) -> Iterator[None]:
+    """On the CPU, only deterministic algorithms while training; the setting is restored."""
+    enabled = torch.are_deterministic_algorithms_enabled()
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(enabled)
+
+
 def train(
     hyperparameters: NTMHyperparameters | Mapping[str, object],
     train_corpus: Corpus,
@@ -288,185 +301,151 @@ def train(
     On the CPU, training uses deterministic algorithms only (``torch.use_deterministic_algorithms``)
     and ``threads`` threads: the same seed, data and hyperparameters give the same model.
     """
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    if resolve_device(device).type == "cpu":
-        torch.use_deterministic_algorithms(True)
-    try:
-        return _train(
-            hyperparameters,
-            train_corpus,
-            validation,
-            test,
-            vocabulary=vocabulary,
-            seed=seed,
-            threads=threads,
-            device=device,
-            on_epoch=on_epoch,
-            deadline=deadline,
-            max_epochs=max_epochs,
-            reference=reference,
+    with _deterministic_on(resolve_device(device)):
+        hp = (
+            hyperparameters
+            if isinstance(hyperparameters, NTMHyperparameters)
+            else parse_hyperparameters(hyperparameters)
         )
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-
-
-def _train(
-    hyperparameters: NTMHyperparameters | Mapping[str, object],
-    train_corpus: Corpus,
-    validation: Corpus | None = None,
-    test: Corpus | None = None,
-    *,
-    vocabulary: Sequence[str] | None = None,
-    seed: int = 0,
-    threads: int | None = 1,
-    device: str = "auto",
-    on_epoch: EpochCallback | None = None,
-    deadline: float | None = None,
-    max_epochs: int | None = None,
-    reference: Corpus | None = None,
-) -> TrainedModel:
-    hp = (
-        hyperparameters
-        if isinstance(hyperparameters, NTMHyperparameters)
-        else parse_hyperparameters(hyperparameters)
-    )
-    for name, corpus in (("train", train_corpus), ("validation", validation), ("test", test)):
-        if corpus is not None and corpus.vocabulary_size != hp.feature_dim:
+        for name, corpus in (("train", train_corpus), ("validation", validation), ("test", test)):
+            if corpus is not None and corpus.vocabulary_size != hp.feature_dim:
+                raise DataError(
+                    f"feature_dim is {hp.feature_dim} but the {name} data has "
+                    f"{corpus.vocabulary_size} words per document"
+                )
+        if len(train_corpus) == 0:
+            raise DataError("the train channel holds no documents")
+        if vocabulary is not None and len(vocabulary) != hp.feature_dim:
             raise DataError(
-                f"feature_dim is {hp.feature_dim} but the {name} data has "
-                f"{corpus.vocabulary_size} words per document"
+                f"vocab.txt has {len(vocabulary)} words but feature_dim is {hp.feature_dim}"
             )
-    if len(train_corpus) == 0:
-        raise DataError("the train channel holds no documents")
-    if vocabulary is not None and len(vocabulary) != hp.feature_dim:
-        raise DataError(
-            f"vocab.txt has {len(vocabulary)} words but feature_dim is {hp.feature_dim}"
+        if threads:
+            torch.set_num_threads(threads)
+        started = time.monotonic()
+        target = resolve_device(device)
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
+        generator = torch.Generator(device=target).manual_seed(seed)
+
+        data = DeviceCorpus(train_corpus, target)
+        held_out = (
+            DeviceCorpus(validation, target) if validation is not None and len(validation) else None
         )
-    if threads:
-        torch.set_num_threads(threads)
-    started = time.monotonic()
-    target = resolve_device(device)
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    generator = torch.Generator(device=target).manual_seed(seed)
+        model = NeuralTopicModel(
+            hp.feature_dim,
+            hp.num_topics,
+            hp.hidden_sizes,
+            hp.encoder_layers_activation,
+            hp.batch_norm,
+        ).to(target)
+        model.set_background(torch.from_numpy(train_corpus.word_counts()).float().to(target))
+        optimizer = Optimizer(hp, model.named_parameters())
 
-    data = DeviceCorpus(train_corpus, target)
-    held_out = (
-        DeviceCorpus(validation, target) if validation is not None and len(validation) else None
-    )
-    model = NeuralTopicModel(
-        hp.feature_dim,
-        hp.num_topics,
-        hp.hidden_sizes,
-        hp.encoder_layers_activation,
-        hp.batch_norm,
-    ).to(target)
-    model.set_background(torch.from_numpy(train_corpus.word_counts()).float().to(target))
-    optimizer = Optimizer(hp, model.named_parameters())
+        epochs = min(hp.epochs, max_epochs) if max_epochs else hp.epochs
+        sample_size = max(1, round(hp.sub_sample * data.size))
+        history: list[dict[str, float]] = []
+        best_loss, best_epoch, best_state = math.inf, 0, _snapshot(model)
+        patience = 0
+        stopped: str | None = None
+        for epoch in range(1, epochs + 1):
+            if deadline is not None and time.monotonic() >= deadline:
+                stopped = "max_runtime"
+                break
+            epoch_started = time.perf_counter()
+            order = rng.permutation(data.size)[:sample_size]
+            rows_all = torch.from_numpy(order).to(target)
+            model.train()
+            running = torch.zeros((), device=target)
+            seen = 0
+            for start in range(0, sample_size, hp.mini_batch_size):
+                rows = rows_all[start : start + hp.mini_batch_size]
+                if hp.batch_norm and len(rows) < 2:
+                    continue  # batch statistics of one document are undefined
+                reconstruction, kl = model(data.batch(rows), generator=generator)
+                per_document = reconstruction + kl
+                loss = per_document.mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                running += per_document.detach().sum()
+                seen += len(rows)
+            train_loss = float(running) / max(seen, 1)
+            if not math.isfinite(train_loss):
+                raise TrainingFailed(
+                    f"the training loss became {train_loss} in epoch {epoch}; "
+                    "try a lower learning_rate, a smaller rescale_gradient or a clip_gradient"
+                )
+            record: dict[str, float] = {"epoch": epoch, "train:total_loss": train_loss}
+            monitored = train_loss
+            if held_out is not None:
+                scores = evaluate(model, held_out)
+                record.update(
+                    {
+                        OBJECTIVE: scores.total,
+                        "validation:reconstruction_loss": scores.reconstruction,
+                        "validation:kl_divergence": scores.kl,
+                    }
+                )
+                monitored = scores.total
+                if not math.isfinite(monitored):
+                    raise TrainingFailed(f"the validation loss became {monitored} in epoch {epoch}")
+            seconds = time.perf_counter() - epoch_started
+            record["seconds"] = seconds
+            record["documents"] = seen
+            record["documents_per_second"] = seen / seconds if seconds > 0 else math.inf
+            history.append(record)
 
-    epochs = min(hp.epochs, max_epochs) if max_epochs else hp.epochs
-    sample_size = max(1, round(hp.sub_sample * data.size))
-    history: list[dict[str, float]] = []
-    best_loss, best_epoch, best_state = math.inf, 0, _snapshot(model)
-    patience = 0
-    stopped: str | None = None
-    for epoch in range(1, epochs + 1):
-        if deadline is not None and time.monotonic() >= deadline:
-            stopped = "max_runtime"
-            break
-        epoch_started = time.perf_counter()
-        order = rng.permutation(data.size)[:sample_size]
-        rows_all = torch.from_numpy(order).to(target)
-        model.train()
-        running = torch.zeros((), device=target)
-        seen = 0
-        for start in range(0, sample_size, hp.mini_batch_size):
-            rows = rows_all[start : start + hp.mini_batch_size]
-            if hp.batch_norm and len(rows) < 2:
-                continue  # batch statistics of one document are undefined
-            reconstruction, kl = model(data.batch(rows), generator=generator)
-            per_document = reconstruction + kl
-            loss = per_document.mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            running += per_document.detach().sum()
-            seen += len(rows)
-        train_loss = float(running) / max(seen, 1)
-        if not math.isfinite(train_loss):
-            raise TrainingFailed(
-                f"the training loss became {train_loss} in epoch {epoch}; "
-                "try a lower learning_rate, a smaller rescale_gradient or a clip_gradient"
+            if best_epoch == 0 or best_loss - monitored > hp.tolerance * abs(best_loss):
+                best_loss, best_epoch, best_state = monitored, epoch, _snapshot(model)
+                patience = 0
+            else:
+                patience += 1
+            verdict = on_epoch(record) if on_epoch is not None else None
+            if verdict not in (None, "continue"):
+                stopped = verdict
+                break
+            if patience >= hp.num_patience_epochs:
+                stopped = "early_stopping"
+                break
+
+        if best_epoch:
+            model.load_state_dict(best_state)
+        model.eval()
+        metrics: dict[str, float] = {}
+        if best_epoch:
+            metrics["train:total_loss"] = history[best_epoch - 1]["train:total_loss"]
+        if held_out is not None and best_epoch:
+            final = evaluate(model, held_out)
+            metrics[OBJECTIVE] = final.total
+            metrics["validation:perplexity"] = final.perplexity
+            metrics["validation:kl_divergence"] = final.kl
+        if test is not None and len(test) and best_epoch:
+            final_test = evaluate(model, DeviceCorpus(test, target))
+            metrics["test:total_loss"] = final_test.total
+            metrics["test:perplexity"] = final_test.perplexity
+        if best_epoch:
+            topic_word = model.topic_word().cpu().numpy()
+            quality = topic_quality(topic_word, reference or train_corpus)
+            metrics.update(quality.as_metrics())
+            means = posterior_means(model, held_out or data)
+            metrics["posterior:active_units"] = float(active_units(means))
+            found = collapse_warnings(
+                topic_word, means, best_epoch=best_epoch, epochs_run=len(history)
             )
-        record: dict[str, float] = {"epoch": epoch, "train:total_loss": train_loss}
-        monitored = train_loss
-        if held_out is not None:
-            scores = evaluate(model, held_out)
-            record.update(
-                {
-                    OBJECTIVE: scores.total,
-                    "validation:reconstruction_loss": scores.reconstruction,
-                    "validation:kl_divergence": scores.kl,
-                }
-            )
-            monitored = scores.total
-            if not math.isfinite(monitored):
-                raise TrainingFailed(f"the validation loss became {monitored} in epoch {epoch}")
-        seconds = time.perf_counter() - epoch_started
-        record["seconds"] = seconds
-        record["documents"] = seen
-        record["documents_per_second"] = seen / seconds if seconds > 0 else math.inf
-        history.append(record)
-
-        if best_epoch == 0 or best_loss - monitored > hp.tolerance * abs(best_loss):
-            best_loss, best_epoch, best_state = monitored, epoch, _snapshot(model)
-            patience = 0
-        else:
-            patience += 1
-        verdict = on_epoch(record) if on_epoch is not None else None
-        if verdict not in (None, "continue"):
-            stopped = verdict
-            break
-        if patience >= hp.num_patience_epochs:
-            stopped = "early_stopping"
-            break
-
-    if best_epoch:
-        model.load_state_dict(best_state)
-    model.eval()
-    metrics: dict[str, float] = {}
-    if best_epoch:
-        metrics["train:total_loss"] = history[best_epoch - 1]["train:total_loss"]
-    if held_out is not None and best_epoch:
-        final = evaluate(model, held_out)
-        metrics[OBJECTIVE] = final.total
-        metrics["validation:perplexity"] = final.perplexity
-        metrics["validation:kl_divergence"] = final.kl
-    if test is not None and len(test) and best_epoch:
-        final_test = evaluate(model, DeviceCorpus(test, target))
-        metrics["test:total_loss"] = final_test.total
-        metrics["test:perplexity"] = final_test.perplexity
-    if best_epoch:
-        topic_word = model.topic_word().cpu().numpy()
-        quality = topic_quality(topic_word, reference or train_corpus)
-        metrics.update(quality.as_metrics())
-        means = posterior_means(model, held_out or data)
-        metrics["posterior:active_units"] = float(active_units(means))
-        found = collapse_warnings(topic_word, means, best_epoch=best_epoch, epochs_run=len(history))
-        for code in found:
-            metrics[WARNING_METRIC_PREFIX + code] = 1.0
-    model.cpu()
-    return TrainedModel(
-        model=model,
-        hyperparameters=hp,
-        history=history,
-        metrics=metrics,
-        stopped=stopped,
-        best_epoch=best_epoch,
-        seconds=time.monotonic() - started,
-        vocabulary=list(vocabulary) if vocabulary is not None else None,
-        seed=seed,
-    )
+            for code in found:
+                metrics[WARNING_METRIC_PREFIX + code] = 1.0
+        model.cpu()
+        return TrainedModel(
+            model=model,
+            hyperparameters=hp,
+            history=history,
+            metrics=metrics,
+            stopped=stopped,
+            best_epoch=best_epoch,
+            seconds=time.monotonic() - started,
+            vocabulary=list(vocabulary) if vocabulary is not None else None,
+            seed=seed,
+        )
 
 
 def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
