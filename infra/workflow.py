@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+from ntm_tuning import states
 from ntm_tuning.errors import EventPublishFailed, LedgerThrottled, SageMakerThrottled
 from ntm_tuning.events import FAILED, REJECTED, STOPPED, SUCCEEDED
 
@@ -198,7 +199,7 @@ class TuningWorkflow(Construct):
         )
         wait_for_capacity = sfn.Wait(
             self,
-            "Wait for capacity",
+            states.WAIT_FOR_CAPACITY,
             time=sfn.WaitTime.duration(Duration.seconds(capacity_wait_seconds)),
         )
         start_job = on_error(
@@ -224,13 +225,13 @@ class TuningWorkflow(Construct):
         )
         wait = sfn.Wait(
             self,
-            "Wait for tuning job",
+            states.WAIT_FOR_TUNING_JOB,
             time=sfn.WaitTime.duration(Duration.seconds(poll_interval_seconds)),
         )
         describe_job = on_error(
             retry_throttling(
                 invoke(
-                    "Describe tuning job",
+                    states.DESCRIBE_TUNING_JOB,
                     poll,
                     payload=sfn.TaskInput.from_object(
                         {
@@ -276,7 +277,7 @@ class TuningWorkflow(Construct):
         )
 
         job_status = (
-            sfn.Choice(self, "Tuning job status")
+            sfn.Choice(self, states.TUNING_JOB_STATUS)
             .when(
                 sfn.Condition.string_equals("$.job.status", "Completed"),
                 summarize_results.next(publish_success),
@@ -336,13 +337,13 @@ class TuningWorkflow(Construct):
         )
         wait_for_preparation = sfn.Wait(
             self,
-            "Wait for dataset preparation",
+            states.WAIT_FOR_PREPARATION,
             time=sfn.WaitTime.duration(Duration.seconds(poll_interval_seconds)),
         )
         describe_preparation = on_error(
             retry_throttling(
                 invoke(
-                    "Describe dataset preparation",
+                    states.DESCRIBE_PREPARATION,
                     prepare_poll,
                     payload=sfn.TaskInput.from_object(
                         {
@@ -379,7 +380,7 @@ class TuningWorkflow(Construct):
         )
         preparation_status = "$.preparation_status.status"
         preparation_done = (
-            sfn.Choice(self, "Dataset preparation status")
+            sfn.Choice(self, states.PREPARATION_STATUS)
             .when(
                 sfn.Condition.string_equals(preparation_status, "Completed"),
                 build_tuning_job.next(dataset_usable),

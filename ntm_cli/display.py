@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ntm_tuning import events
+from ntm_tuning import events, states
 from rich.console import Console
 from rich.live import Live
 from rich.progress_bar import ProgressBar
@@ -39,16 +39,7 @@ def _elapsed(snapshot: Snapshot) -> float | None:
 
 
 # The workflow's waiting loops: while in them, the progress says more than the state.
-WATCHING = frozenset(
-    {
-        "Wait for tuning job",
-        "Describe tuning job",
-        "Tuning job status",
-        "Wait for dataset preparation",
-        "Describe dataset preparation",
-        "Dataset preparation status",
-    }
-)
+WATCHING = states.JOB_LOOPS
 
 
 def progress_line(snapshot: Snapshot) -> str:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from ntm_tuning import states
 from ntm_tuning.locations import split_uri
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,17 +45,7 @@ TIMED_OUT = 3
 INTERRUPTED = 130
 
 # States the workflow loops through while it waits: shown once per stretch, not per poll.
-_POLLING = frozenset(
-    {
-        "Wait for tuning job",
-        "Describe tuning job",
-        "Tuning job status",
-        "Wait for dataset preparation",
-        "Describe dataset preparation",
-        "Dataset preparation status",
-        "Wait for capacity",
-    }
-)
+_POLLING = states.JOB_LOOPS | {states.WAIT_FOR_CAPACITY}
 
 # Why the preparation skipped a file or a document, the setting behind the rule, and the fix.
 # The reasons are preparation.corpus.REASONS; a test checks that each has its explanation.
