@@ -102,13 +102,19 @@ def _pair_npmi(joint: float, first: float, second: float) -> float:
     return float(np.log(joint / (first * second)) / -np.log(joint))
 
 
+def _topics_per_word(top: np.ndarray) -> np.ndarray:
+    """For each word id, how many topics have it among their top words."""
+    counts = np.zeros(int(top.max()) + 1)
+    for topic in top:
+        counts[np.unique(topic)] += 1
+    return counts
+
+
 def topic_uniqueness(top_ids: np.ndarray) -> float:
     top = np.asarray(top_ids, dtype=np.int64)
     if top.size == 0:
         return 0.0
-    counts = np.zeros(int(top.max()) + 1)
-    for topic in top:
-        counts[np.unique(topic)] += 1
+    counts = _topics_per_word(top)
     return float(np.mean([np.mean(1.0 / counts[topic]) for topic in top]))
 
 
@@ -143,10 +149,7 @@ def shared_top_words(top_ids: np.ndarray) -> float:
     top = np.asarray(top_ids, dtype=np.int64)
     if top.size == 0:
         return 0.0
-    counts = np.zeros(int(top.max()) + 1)
-    for topic in top:
-        counts[np.unique(topic)] += 1
-    common = counts > len(top) / 2
+    common = _topics_per_word(top) > len(top) / 2
     return float(np.mean([np.mean(common[topic]) for topic in top]))
 
 
