@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ntm_tuning.instances import volume_problem
-from ntm_tuning.naming import JOB_NAME_PREFIX
 from ntm_tuning.settings import (
     ProcessingMaxRuntimeSeconds,
     RetentionDays,
@@ -39,9 +38,6 @@ CONTEXT_PREFIX = "ntm:"
 # configurable because the IAM policies are scoped to them.
 OUTPUT_PREFIX: str = Settings.model_fields["output_prefix"].default
 REPORT_PREFIX: str = Settings.model_fields["report_prefix"].default
-# Tuning job names start with this, so the start/poll/stop permissions can be scoped to
-# `hyper-parameter-tuning-job/ntm-*` (and the training jobs SageMaker names after them).
-TUNING_JOB_NAME_PREFIX = JOB_NAME_PREFIX
 
 # The values CloudWatch Logs accepts for RetentionInDays.
 # fmt: off

@@ -14,9 +14,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from ntm_tuning.naming import JOB_NAME_PREFIX
 from ntm_tuning.training_logs import TRAINING_LOG_GROUP
 
-from infra.config import TUNING_JOB_NAME_PREFIX
 from infra.nag import acknowledge, arn_ref
 
 
@@ -114,7 +114,7 @@ def grant_sagemaker(
                     stack.format_arn(
                         service="sagemaker",
                         resource=resource,
-                        resource_name=f"{TUNING_JOB_NAME_PREFIX}*",
+                        resource_name=f"{JOB_NAME_PREFIX}*",
                         arn_format=ArnFormat.SLASH_RESOURCE_NAME,
                     )
                 ],
@@ -122,7 +122,7 @@ def grant_sagemaker(
         )
         applies_to.append(
             "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-            f"{resource}/{TUNING_JOB_NAME_PREFIX}*"
+            f"{resource}/{JOB_NAME_PREFIX}*"
         )
     if not applies_to:
         raise ValueError("grant_sagemaker needs at least one action")
@@ -130,7 +130,7 @@ def grant_sagemaker(
         function,
         reason=(
             "Job names are generated per request; every tuning and processing job this "
-            f"pipeline starts is named '{TUNING_JOB_NAME_PREFIX}...', and SageMaker names its "
+            f"pipeline starts is named '{JOB_NAME_PREFIX}...', and SageMaker names its "
             "training jobs after the tuning job, so the wildcard covers exactly this "
             "pipeline's jobs."
         ),

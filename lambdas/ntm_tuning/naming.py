@@ -10,10 +10,16 @@ from __future__ import annotations
 import hashlib
 import re
 
+# Every job the pipeline starts (tuning and processing; SageMaker names the training jobs after
+# their tuning job) begins with this, and the handlers' IAM permissions are scoped to
+# `<job type>/ntm-*` (infra/grants.py imports it from here).
 JOB_NAME_PREFIX = "ntm-"
 # 24 hex digits (96 bits) keep the name at 28 characters, inside SageMaker's 32.
 _DIGEST_CHARS = 24
 JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
+# CreateProcessingJob's ProcessingJobName: 1-63 characters of this pattern (the SageMaker API
+# reference, and the ProcessingJobName shape of botocore's service model).
+PROCESSING_JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
 def s3_identity(bucket: str, key: str, version_id: str | None, etag: str | None) -> str:
@@ -38,4 +44,11 @@ def request_id(identity: str) -> str:
 def tuning_job_name(request_id_: str) -> str:
     name = f"{JOB_NAME_PREFIX}{request_id_}"
     assert JOB_NAME_PATTERN.fullmatch(name), name
+    return name
+
+
+def processing_job_name(request_id_: str) -> str:
+    """The dataset preparation job of a corpus request."""
+    name = f"{JOB_NAME_PREFIX}{request_id_}-prep"
+    assert PROCESSING_JOB_NAME_PATTERN.fullmatch(name), name
     return name

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .builder import S3Location, has_instance_storage
+from .naming import processing_job_name
 from .request import DataChannels, TuningRequest
 from .settings import Settings
 
@@ -23,10 +24,6 @@ BOOTSTRAP = (
     "c=main(sys.argv[1:]);sys.exit(0 if c==3 else c)"
 )
 assert len(BOOTSTRAP) <= 256, len(BOOTSTRAP)
-
-
-def processing_job_name(request_id: str) -> str:
-    return f"ntm-{request_id}-prep"
 
 
 def dataset_location(request_id: str, settings: Settings) -> S3Location:

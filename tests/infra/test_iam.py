@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
+from ntm_tuning import naming
 
 from tests.infra.conftest import Synthesized
 from tests.infra.helpers import (
@@ -38,6 +40,20 @@ TRAINING_LOGS = (
     "log-group:/aws/sagemaker/TrainingJobs:*"
 )
 ASSETS_BUCKET = "arn:${AWS::Partition}:s3:::cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"
+
+
+def test_the_jobs_the_handlers_name_are_inside_the_scoped_resources() -> None:
+    """The resources above are the template's (test_function_permissions); the handlers'
+    job names must fall inside them, or every start and describe would be denied."""
+    request = naming.request_id(naming.key_identity("x"))
+    prefix = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:"
+    tuning = naming.tuning_job_name(request)
+    assert fnmatchcase(f"{prefix}hyper-parameter-tuning-job/{tuning}", TUNING_JOBS)
+    # SageMaker names a tuning job's training jobs `<tuning job>-<nnn>-<hash>`.
+    assert fnmatchcase(f"{prefix}training-job/{tuning}-001-0a1b2c3d", TRAINING_JOBS)
+    processing = naming.processing_job_name(request)
+    assert fnmatchcase(f"{prefix}processing-job/{processing}", PROCESSING_JOBS)
+    assert not fnmatchcase(f"{prefix}processing-job/other-{request}", PROCESSING_JOBS)
 
 
 def _identity_statements(synthesized: Synthesized) -> list[dict[str, Any]]:

@@ -74,3 +74,13 @@ def test_an_idempotency_key_and_an_event_id_that_are_equal_name_different_jobs()
     assert naming.request_id(naming.key_identity("x")) != naming.request_id(
         naming.event_identity("x")
     )
+
+
+def test_processing_jobs_share_the_prefix_the_permissions_are_scoped_to() -> None:
+    request = naming.request_id(naming.key_identity("corpus"))
+    name = naming.processing_job_name(request)
+    assert name == f"ntm-{request}-prep"
+    assert name.startswith(naming.JOB_NAME_PREFIX)
+    assert naming.tuning_job_name(request).startswith(naming.JOB_NAME_PREFIX)
+    assert len(name) == 33
+    assert naming.PROCESSING_JOB_NAME_PATTERN.fullmatch(name)
