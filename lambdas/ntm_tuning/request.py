@@ -14,10 +14,11 @@ from pydantic_core import PydanticCustomError
 
 from preparation.config import PreparationConfig
 
+from .ntm import MAX_STATIC_HYPERPARAMETERS, MAX_STATIC_VALUE_LENGTH, MAX_TUNED_HYPERPARAMETERS
 from .settings import EarlyStopping, Strategy
 from .tags import TagKey, TagValue
 
-ScalarValue = Annotated[str, Field(max_length=2500)] | bool | int | float
+ScalarValue = Annotated[str, Field(max_length=MAX_STATIC_VALUE_LENGTH)] | bool | int | float
 ContentType = Literal["application/x-recordio-protobuf", "text/csv"]
 
 _strict = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -214,8 +215,12 @@ class TuningRequest(_Strict):
     )
     data: DataChannels | None = Field(default=None, description="Prepared data; or give corpus.")
     corpus: CorpusSpec | None = Field(default=None, description="Raw documents; or give data.")
-    hyperparameters: dict[str, ScalarValue] = Field(default_factory=dict, max_length=100)
-    ranges: dict[str, ParameterRange] = Field(default_factory=dict, max_length=30)
+    hyperparameters: dict[str, ScalarValue] = Field(
+        default_factory=dict, max_length=MAX_STATIC_HYPERPARAMETERS
+    )
+    ranges: dict[str, ParameterRange] = Field(
+        default_factory=dict, max_length=MAX_TUNED_HYPERPARAMETERS
+    )
     strategy: Strategy | None = None
     hyperband: HyperbandSettings | None = None
     early_stopping: EarlyStopping | None = None

@@ -16,13 +16,19 @@ from pydantic import BaseModel
 from . import events
 from .request import TuningRequest
 
+
+def schema_name(detail_type: str) -> str:
+    """``NTM Tuning Job Succeeded`` -> ``ntm-tuning-job-succeeded``."""
+    return detail_type.lower().replace(" ", "-")
+
+
+# The request, and the detail of every event type the pipeline publishes.
 CONTRACTS: dict[str, tuple[type[BaseModel], str]] = {
     "tuning-request": (TuningRequest, "request"),
-    "ntm-tuning-job-succeeded": (events.JobSucceededDetail, "detail of " + events.SUCCEEDED),
-    "ntm-tuning-request-rejected": (events.RequestRejectedDetail, "detail of " + events.REJECTED),
-    "ntm-tuning-job-failed": (events.JobFailedDetail, "detail of " + events.FAILED),
-    "ntm-tuning-job-stopped": (events.JobStoppedDetail, "detail of " + events.STOPPED),
-    "ntm-tuning-job-progress": (events.JobProgressDetail, "detail of " + events.PROGRESS),
+    **{
+        schema_name(detail_type): (model, "detail of " + detail_type)
+        for detail_type, model in events.DETAIL_MODELS.items()
+    },
 }
 
 

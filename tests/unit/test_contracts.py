@@ -7,8 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from ntm_tuning import schemas
-from ntm_tuning.events import DETAIL_MODELS
+from ntm_tuning import events, schemas
 from ntm_tuning.request import TuningRequest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,8 +24,20 @@ def test_committed_schema_matches_the_model(name: str) -> None:
 
 
 def test_every_event_type_has_a_schema() -> None:
-    names = {detail_type.lower().replace(" ", "-") for detail_type in DETAIL_MODELS}
-    assert names <= set(schemas.CONTRACTS)
+    published = {
+        events.SUCCEEDED: events.JobSucceededDetail,
+        events.REJECTED: events.RequestRejectedDetail,
+        events.FAILED: events.JobFailedDetail,
+        events.STOPPED: events.JobStoppedDetail,
+        events.PROGRESS: events.JobProgressDetail,
+    }
+    assert published == events.DETAIL_MODELS
+    committed = {path.name.removesuffix(".schema.json") for path in SCHEMA_DIR.glob("*.json")}
+    assert committed == set(schemas.CONTRACTS)
+    assert schemas.CONTRACTS["ntm-tuning-request-rejected"] == (
+        events.RequestRejectedDetail,
+        "detail of NTM Tuning Request Rejected",
+    )
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
-from ntm_tuning.ntm import HYPERPARAMETERS
+from ntm_tuning.ntm import HYPERPARAMETERS, MAX_STATIC_VALUE_LENGTH
+from ntm_tuning.request import TuningRequest
+from pydantic import ValidationError
 
 H = HYPERPARAMETERS
 
@@ -94,3 +96,13 @@ def test_bounds_are_inclusive_and_finite(number: float, inside: bool) -> None:
 def test_an_unbounded_maximum_accepts_any_large_finite_number() -> None:
     assert H["clip_gradient"].in_bounds(1e300) is True
     assert H["clip_gradient"].in_bounds(0.0009) is False
+
+
+def test_the_request_model_takes_the_static_value_length_limit_from_the_ntm_table() -> None:
+    def request(value: str) -> dict[str, object]:
+        return {"data": {"train": "t/", "validation": "v/"}, "hyperparameters": {"x": value}}
+
+    assert MAX_STATIC_VALUE_LENGTH == 2500  # HyperParameters values: at most 2500 characters
+    TuningRequest.model_validate(request("a" * MAX_STATIC_VALUE_LENGTH))
+    with pytest.raises(ValidationError, match="at most 2500 characters"):
+        TuningRequest.model_validate(request("a" * (MAX_STATIC_VALUE_LENGTH + 1)))
