@@ -7,20 +7,16 @@ and sends the algorithm's output there, each line prefixed as NTM's MXNet logger
 emulated CloudWatch Logs, so the summary reads the local trainer's topics with the same
 FilterLogEvents calls and the same parser as on AWS.
 
-moto 5 ignores FilterLogEvents' ``logStreamNamePrefix`` (it returns every stream's events) and
-accepts it together with ``logStreamNames``, which CloudWatch Logs refuses
-(InvalidParameterException, FilterLogEvents API reference). ``strict_filter_log_events``
-restores both rules, so offline runs are as strict as AWS.
+Reading them back goes through moto's FilterLogEvents, with CloudWatch Logs' rules for
+``logStreamNamePrefix`` restored (``offline.moto_patches.FILTER_LOG_EVENTS_BY_PREFIX``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
-from unittest import mock
 
 from botocore.exceptions import ClientError
 from ntm_tuning.topics import format_topics_block
@@ -118,39 +114,3 @@ class TrainingLogWriter:
                     f"{response['rejectedLogEventsInfo']}"
                 )
         return stream
-
-
-@contextmanager
-def strict_filter_log_events() -> Iterator[None]:
-    """moto's FilterLogEvents with CloudWatch Logs' rules for ``logStreamNamePrefix``."""
-    from moto.logs.exceptions import InvalidParameterException
-    from moto.logs.responses import LogsResponse
-
-    original = LogsResponse.filter_log_events
-
-    def filter_log_events(self: Any) -> str:
-        prefix = self._get_param("logStreamNamePrefix")
-        names = self._get_param("logStreamNames")
-        if prefix is None:
-            return str(original(self))
-        if names:
-            raise InvalidParameterException(
-                msg="Cannot specify both logStreamNames and logStreamNamePrefix"
-            )
-        group = self.logs_backend.groups.get(self._get_param("logGroupName"))
-        matching = [name for name in (group.streams if group else {}) if name.startswith(prefix)]
-        if group is not None and not matching:
-            return json.dumps({"events": [], "searchedLogStreams": []})
-        get = self._get_param
-
-        def get_param(name: str, if_none: Any = None) -> Any:
-            return matching if name == "logStreamNames" else get(name, if_none)
-
-        self._get_param = get_param
-        try:
-            return str(original(self))
-        finally:
-            del self._get_param
-
-    with mock.patch.object(LogsResponse, "filter_log_events", filter_log_events):
-        yield

@@ -29,8 +29,7 @@ from unittest import mock
 import boto3
 from ntm_tuning.events import PROGRESS
 
-from . import strict
-from .cloudwatch import strict_filter_log_events
+from . import moto_patches, strict
 from .processing import LocalFolders, LocalProcessing, OfflineSageMaker
 from .sagemaker import Scenario, ScriptedSageMaker, TuningEngine, client_error
 from .template import Resolver
@@ -38,8 +37,6 @@ from .template import Resolver
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-# Terminal errors a Catch or Retry on States.ALL does not match (see _enforce_payload_limits).
-UNCATCHABLE_BY_STATES_ALL = ("States.DataLimitExceeded", "States.Runtime")
 
 EngineFactory = Callable[[Any], TuningEngine]
 
@@ -234,8 +231,13 @@ class OfflineWorkflow:
         self.sfn = boto3.client("stepfunctions", region_name=REGION)
         self.sqs = boto3.client("sqs", region_name=REGION)
         self._create_resources()
-        self._patch_moto()
-        self._stack.enter_context(strict_filter_log_events())
+        self._stack.enter_context(
+            moto_patches.applied(
+                moto_patches.Seams(
+                    invoke=self._invoke, wait=self._wait_state, sleep=self._retry_pause
+                )
+            )
+        )
         from ntm_tuning.handlers import _runtime
 
         # What the handlers send AWS is checked as AWS checks it (offline.strict).
@@ -436,108 +438,16 @@ class OfflineWorkflow:
                 Rule=rule, EventBusName=self.results_bus, Targets=[{"Id": "consumer", "Arn": arn}]
             )
 
-    def _patch_moto(self) -> None:
-        from moto.awslambda_simple.models import LambdaSimpleBackend
-        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-        from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (
-            wait_function,
-        )
+    def _wait_state(self, seconds: float, stopped: threading.Event) -> None:
+        """A Wait state: recorded, then slept on the offline clock (not at all at scale 0)."""
+        self.clock.waits.append(seconds)
+        if self.clock.scale > 0 or self.clock.hold:
+            self.clock.wait(seconds, stopped)
 
-        workflow = self
-
-        def invoke(
-            backend: Any,
-            function_name: str,
-            qualifier: Any,
-            body: Any,
-            headers: Any,
-            response_headers: dict[str, str],
-        ) -> bytes:
-            return workflow._invoke(function_name, body, response_headers)
-
-        def wait_interval(component: Any, env: Any, wait_seconds: int) -> None:
-            workflow.clock.waits.append(float(wait_seconds))
-            if workflow.clock.scale > 0 or workflow.clock.hold:
-                # As Step Functions does, an execution stopped while waiting wakes up at once.
-                workflow.clock.wait(wait_seconds, env.program_state_event)
-
-        class RetryClock:
-            @staticmethod
-            def sleep(seconds: float) -> None:
-                workflow.clock.retries.append(float(seconds))
-                workflow.clock.pause(seconds)
-
-        self._stack.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", invoke))
-        self._make_dynamodb_writes_atomic()
-        self._stack.enter_context(
-            mock.patch.object(wait_function.WaitFunction, "_wait_interval", wait_interval)
-        )
-        self._stack.enter_context(mock.patch.object(retrier_decl, "time", RetryClock))
-        self._enforce_payload_limits()
-
-    def _enforce_payload_limits(self) -> None:
-        """Step Functions' payload quota, as AWS applies it.
-
-        moto already fails a state whose output or task result is over 256 KiB with
-        ``States.DataLimitExceeded``; two things it lets through that AWS does not:
-
-        - a ``Catch`` or ``Retry`` on ``States.ALL`` catches it (and ``States.Runtime``).
-          AWS: "The States.ALL error type ... can't catch the States.DataLimitExceeded
-          terminal error and Runtime error types"
-          (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html);
-        - a Lambda task's input is not measured after ``Parameters`` processing, which AWS
-          lists among the causes of ``States.DataLimitExceeded`` (same page).
-        """
-        from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import (
-            ErrorEqualsDecl,
-        )
-        from moto.stepfunctions.parser.asl.component.common.error_name.error_name import (
-            ErrorName,
-        )
-        from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
-            state_task_lambda,
-        )
-        from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
-
-        original_match = ErrorEqualsDecl._eval_body
-        original_parameters = state_task_lambda.StateTaskLambda._eval_parameters
-
-        def match(decl: Any, env: Any) -> None:
-            error = env.stack[-1]
-            if (
-                isinstance(error, ErrorName)
-                and error.error_name in UNCATCHABLE_BY_STATES_ALL
-                and not any(name.error_name == error.error_name for name in decl.error_names)
-            ):
-                env.stack.pop()
-                env.stack.append(False)
-                return
-            original_match(decl, env)
-
-        def parameters(task: Any, env: Any) -> dict[str, Any]:
-            result: dict[str, Any] = original_parameters(task, env)
-            CommonStateField._verify_size_quota(task, env, result["Payload"])
-            return result
-
-        self._stack.enter_context(mock.patch.object(ErrorEqualsDecl, "_eval_body", match))
-        self._stack.enter_context(
-            mock.patch.object(state_task_lambda.StateTaskLambda, "_eval_parameters", parameters)
-        )
-
-    def _make_dynamodb_writes_atomic(self) -> None:
-        """DynamoDB checks a condition and writes the item as one step; moto, called from
-        many execution threads at once, does not. One lock restores that guarantee."""
-        from moto.dynamodb.models import DynamoDBBackend
-
-        lock = threading.RLock()
-        for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-            original = getattr(DynamoDBBackend, name)
-
-            def atomic(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
-                with lock:
-                    return _original(*args, **kwargs)
-
-            self._stack.enter_context(mock.patch.object(DynamoDBBackend, name, atomic))
+    def _retry_pause(self, seconds: float) -> None:
+        """The pause before a Retry's next attempt: recorded, then scaled."""
+        self.clock.retries.append(seconds)
+        self.clock.pause(seconds)
 
     # -- the handlers, in-process ------------------------------------------------------------
     def _invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from ntm_tuning import steps
 from ntm_tuning.training_logs import TRAINING_LOG_GROUP, TrainingLogs
 
-from offline.cloudwatch import strict_filter_log_events
+from offline.moto_patches import strict_filter_log_events
 from preparation.recordio import SparseRow, write_sparse
 from tests.handlers.conftest import Aws
 from tests.settings_factory import ARTIFACTS_BUCKET, DATA_BUCKET, REGION, make_settings
