@@ -140,7 +140,7 @@ def time_prepare(corpus: Path, work: Path) -> float:
 def time_offline(corpus: Path, template: dict[str, Any]) -> dict[str, float]:
     """One offline run of the demo request on ``corpus``: the stages' seconds."""
     from offline.runtime import Clock, OfflineWorkflow
-    from offline.sagemaker import Scenario
+    from offline.scripted import Scenario
 
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     started = time.perf_counter()

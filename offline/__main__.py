@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .runtime import OfflineWorkflow
-from .sagemaker import Scenario, ScriptedSageMaker
+from .scripted import Scenario, ScriptedSageMaker
 from .template import load, synthesize
 
 

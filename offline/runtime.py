@@ -31,7 +31,8 @@ from ntm_tuning.events import PROGRESS
 
 from . import moto_patches, strict
 from .processing import LocalFolders, LocalProcessing, OfflineSageMaker
-from .sagemaker import Scenario, ScriptedSageMaker, TuningEngine, client_error
+from .sagemaker import TuningEngine, client_error
+from .scripted import Scenario, ScriptedSageMaker
 from .template import Resolver
 
 REGION = "us-east-1"

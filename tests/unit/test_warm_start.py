@@ -13,7 +13,8 @@ from ntm_tuning.request import TuningRequest
 from ntm_tuning.warm_start import ParentJob, describe_parents, violations
 from pydantic import ValidationError
 
-from offline.sagemaker import ScriptedSageMaker, check_warm_start_parents
+from offline.sagemaker import check_warm_start_parents
+from offline.scripted import ScriptedSageMaker
 from tests.settings_factory import make_settings
 
 TAG = steps.REQUEST_ID_TAG

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from offline.runtime import OfflineWorkflow
-from offline.sagemaker import Scenario
+from offline.scripted import Scenario
 from offline.template import synthesize
 
 ROOT = Path(__file__).resolve().parents[2]

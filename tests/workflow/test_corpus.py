@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from offline.runtime import Clock, OfflineWorkflow
-from offline.sagemaker import Scenario, ScriptedSageMaker
+from offline.scripted import Scenario, ScriptedSageMaker
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "schemas"

@@ -10,7 +10,7 @@ import pytest
 
 import infra.workflow
 from offline.runtime import OfflineWorkflow
-from offline.sagemaker import Scenario
+from offline.scripted import Scenario
 from offline.template import synthesize
 from tests.workflow.conftest import encode, example_request
 

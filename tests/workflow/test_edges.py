@@ -12,7 +12,7 @@ import ntm_tuning.builder
 import pytest
 
 from offline.runtime import OfflineWorkflow
-from offline.sagemaker import Scenario
+from offline.scripted import Scenario
 from tests.workflow.conftest import encode, example_request
 from tests.workflow.test_corpus import ROOT, corpus_request
 from tests.workflow.test_scenarios import engine, only_event, run_upload

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from offline.runtime import OfflineWorkflow
-from offline.sagemaker import Scenario
+from offline.scripted import Scenario
 from tests.workflow.conftest import encode, example_request
 
 SCHEMA = json.loads(

@@ -13,7 +13,7 @@ import ntm_tuning.builder
 import pytest
 
 from offline.runtime import Clock, OfflineWorkflow
-from offline.sagemaker import Scenario, ScriptedSageMaker
+from offline.scripted import Scenario, ScriptedSageMaker
 from offline.template import synthesize
 from tests.workflow.conftest import EXAMPLE_DATA, encode, example_request
 

@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 
 from offline.runtime import OfflineWorkflow
-from offline.sagemaker import Scenario, ScriptedSageMaker
+from offline.scripted import Scenario, ScriptedSageMaker
 from tests.workflow.conftest import encode, example_request
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"

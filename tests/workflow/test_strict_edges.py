@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from offline.runtime import OfflineWorkflow
-from offline.sagemaker import Scenario, ScriptedSageMaker
+from offline.scripted import Scenario, ScriptedSageMaker
 from tests.workflow.conftest import encode, example_request
 
 ROOT = Path(__file__).resolve().parents[2]
