@@ -2,8 +2,12 @@
 
 Every setting has a flat context key under the ``ntm:`` prefix (cdk.json ``context`` holds the
 defaults; ``cdk synth -c ntm:maxJobs=40`` overrides one). Values given with ``-c`` arrive as
-strings, so each key is coerced to its type before validation, and every error names the key
-that caused it.
+strings, so each key is coerced to its field's type before validation, and every error names
+the key that caused it.
+
+The settings the handlers also read are declared once, with their context keys and environment
+variables, in ``ntm_tuning.settings`` (``TuningDefaults``, ``DeploymentSettings``); the ones only
+the stack reads are declared here, the same way. The context keys are taken from those fields.
 """
 
 from __future__ import annotations
@@ -11,28 +15,25 @@ from __future__ import annotations
 import json
 import math
 import re
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from ntm_tuning.instances import volume_problem
 from ntm_tuning.settings import (
-    ProcessingMaxRuntimeSeconds,
-    RetentionDays,
+    CONTEXT_PREFIX,
+    DeploymentSettings,
+    Key,
     Settings,
     TuningDefaults,
-    VolumeSizeGb,
+    setting_key,
 )
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
-
-CONTEXT_PREFIX = "ntm:"
 
 # Fixed parts of the contract with the handlers, taken from their settings model; not
 # configurable because the IAM policies are scoped to them.
@@ -47,12 +48,6 @@ LOG_RETENTION_DAYS = (
 )
 # fmt: on
 
-
-# A relative S3 key prefix usable in an EventBridge wildcard pattern and an IAM resource.
-KEY_PREFIX = re.compile(r"[A-Za-z0-9!\-_.'()/]+/")
-# SageMaker's instance type names (ml.<family>.<size>).
-INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9]+(-[a-z0-9]+)?\.[a-z0-9]+")
-
 # Deliberately simple: SNS itself checks the address when the subscription is confirmed.
 EMAIL = re.compile(
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
@@ -63,47 +58,33 @@ class ConfigError(ValueError):
     """A context value is missing, malformed or inconsistent; the message names the key."""
 
 
-class PipelineConfig(BaseModel):
+class PipelineConfig(DeploymentSettings):
     """Everything the stack needs to know, validated before any construct is created."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    stack_name: str = Field(default="NtmTuning", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
-    tuning: TuningDefaults = TuningDefaults()
-    results_bus_name: str = Field(
-        default="ntm-tuning-results", pattern=r"^[/\.\-_A-Za-z0-9]{1,256}$"
-    )
-    event_source: str = Field(default="ntm.tuning", min_length=1, max_length=256)
-    request_prefix: str = "requests/"
-    poll_interval_seconds: int = Field(default=60, ge=10, le=3600)
-    removal_policy: Literal["retain", "destroy"] = "retain"
-    archive_retention_days: int = Field(default=30, ge=1, le=3653)
-    log_retention_days: int = 30
+    stack_name: Annotated[
+        str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$"), Key("stackName")
+    ] = "NtmTuning"
+    results_bus_name: Annotated[
+        str, Field(pattern=r"^[/\.\-_A-Za-z0-9]{1,256}$"), Key("resultsBusName")
+    ] = "ntm-tuning-results"
+    poll_interval_seconds: Annotated[int, Field(ge=10, le=3600), Key("pollIntervalSeconds")] = 60
+    removal_policy: Annotated[Literal["retain", "destroy"], Key("removalPolicy")] = "retain"
+    archive_retention_days: Annotated[int, Field(ge=1, le=3653), Key("archiveRetentionDays")] = 30
+    log_retention_days: Annotated[int, Key("logRetentionDays")] = 30
     # How long an execution waits before asking again for one of the concurrent job slots.
-    capacity_wait_seconds: int = Field(default=60, ge=10, le=3600)
+    capacity_wait_seconds: Annotated[int, Field(ge=10, le=3600), Key("capacityWaitSeconds")] = 60
     # Where alarm notifications go (an email subscription to the alarm topic); none if null.
-    alarm_email: str | None = None
-    # Time to live of the ledger's request claims and job records (DynamoDB TTL).
-    ledger_retention_days: RetentionDays = 30
-    powertools_layer_parameter: str = Field(
-        default="/aws/service/powertools/python/arm64/python3.12/3.37.0",
-        pattern=r"^/[A-Za-z0-9_.\-/]+$",
-    )
+    alarm_email: Annotated[str | None, Key("alarmEmail")] = None
+    powertools_layer_parameter: Annotated[
+        str, Field(pattern=r"^/[A-Za-z0-9_.\-/]+$"), Key("powertoolsLayerParameter")
+    ] = "/aws/service/powertools/python/arm64/python3.12/3.37.0"
     # A Powertools layer version ARN to use as it is, instead of resolving the parameter above
     # at deploy time (some releases' versioned parameters were published late or not at all).
-    powertools_layer_arn: str | None = Field(
-        default=None,
-        pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$",
-    )
-    # The dataset preparation stage: a SageMaker Processing job on the scikit-learn image.
-    processing_instance_type: str = "ml.m5.xlarge"
-    # SageMaker's limits for ProcessingResources.ClusterConfig.VolumeSizeInGB and
-    # StoppingCondition.MaxRuntimeInSeconds of a processing job (the handlers' own types).
-    processing_volume_size_gb: VolumeSizeGb = 30
-    processing_max_runtime_seconds: ProcessingMaxRuntimeSeconds = 7200
-    # Where prepared datasets (and their jobs' config files) go in the data bucket; the
-    # processing role may write there and nowhere else.
-    prepared_prefix: str = "datasets/prepared/"
+    powertools_layer_arn: Annotated[
+        str | None,
+        Field(pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$"),
+        Key("powertoolsLayerArn"),
+    ] = None
 
     @field_validator("results_bus_name")
     @classmethod
@@ -111,53 +92,6 @@ class PipelineConfig(BaseModel):
         if value == "default":
             raise ValueError("must name a custom bus, not the default bus")
         return value
-
-    @field_validator("event_source")
-    @classmethod
-    def _not_aws_source(cls, value: str) -> str:
-        # PutEvents rejects sources in the reserved `aws.` namespace.
-        if value.startswith("aws."):
-            raise ValueError("must not start with 'aws.' (reserved for AWS services)")
-        return value
-
-    @field_validator("request_prefix", "prepared_prefix")
-    @classmethod
-    def _usable_prefix(cls, value: str) -> str:
-        # The prefixes become part of an EventBridge wildcard pattern, IAM resources and S3
-        # key prefixes.
-        if not KEY_PREFIX.fullmatch(value) or value.startswith("/") or "//" in value:
-            raise ValueError(
-                "must be a relative S3 key prefix ending with '/', without wildcards, "
-                "e.g. 'requests/' or 'datasets/prepared/'"
-            )
-        return value
-
-    @field_validator("processing_instance_type")
-    @classmethod
-    def _instance_type(cls, value: str) -> str:
-        if not INSTANCE_TYPE.fullmatch(value):
-            raise ValueError("must be a SageMaker instance type, e.g. 'ml.m5.xlarge'")
-        return value
-
-    @model_validator(mode="after")
-    def _separate_prefixes(self) -> PipelineConfig:
-        # A prepared dataset's dataset.json under the request prefix would be taken for a
-        # tuning request; a request under the prepared prefix could be overwritten by a job.
-        if self.prepared_prefix.startswith(self.request_prefix) or self.request_prefix.startswith(
-            self.prepared_prefix
-        ):
-            raise ValueError(
-                f"prepared_prefix ({self.prepared_prefix!r}) and request_prefix "
-                f"({self.request_prefix!r}) must not contain one another"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _processing_volume_fits(self) -> PipelineConfig:
-        problem = volume_problem(self.processing_instance_type, self.processing_volume_size_gb)
-        if problem:
-            raise ValueError(f"processing_volume_size_gb of {problem}")
-        return self
 
     @field_validator("alarm_email")
     @classmethod
@@ -189,53 +123,50 @@ class ContextKey:
     tuning: bool = False
 
 
-_TUNING_KEYS: tuple[tuple[str, str, Kind], ...] = (
-    ("instanceType", "instance_type", "str"),
-    ("allowedInstanceTypes", "allowed_instance_types", "str_list"),
-    ("instancePrices", "instance_prices", "prices"),
-    ("pricesAsOf", "prices_as_of", "str"),
-    ("maxRequestCostUsd", "max_request_cost_usd", "optional_float"),
-    ("maxConcurrentTuningJobs", "max_concurrent_jobs", "int"),
-    ("instanceCount", "instance_count", "int"),
-    ("maxInstanceCount", "max_instance_count", "int"),
-    ("volumeSizeGb", "volume_size_gb", "int"),
-    ("maxRuntimeSeconds", "max_runtime_seconds", "int"),
-    ("useSpot", "use_spot", "bool"),
-    ("maxWaitSeconds", "max_wait_seconds", "optional_int"),
-    ("strategy", "strategy", "str"),
-    ("maxJobs", "max_jobs", "int"),
-    ("maxParallelJobs", "max_parallel_jobs", "int"),
-    ("maxJobsCap", "max_jobs_cap", "int"),
-    ("maxParallelJobsCap", "max_parallel_jobs_cap", "int"),
-    ("earlyStopping", "early_stopping", "str"),
-    ("numTopics", "num_topics", "int"),
-    ("epochs", "epochs", "int"),
-    ("npmiMaxChannelBytes", "npmi_max_channel_bytes", "int"),
-)
-_PIPELINE_KEYS: tuple[tuple[str, str, Kind], ...] = (
-    ("stackName", "stack_name", "str"),
-    ("resultsBusName", "results_bus_name", "str"),
-    ("eventSource", "event_source", "str"),
-    ("requestPrefix", "request_prefix", "str"),
-    ("pollIntervalSeconds", "poll_interval_seconds", "int"),
-    ("removalPolicy", "removal_policy", "str"),
-    ("archiveRetentionDays", "archive_retention_days", "int"),
-    ("logRetentionDays", "log_retention_days", "int"),
-    ("capacityWaitSeconds", "capacity_wait_seconds", "int"),
-    ("alarmEmail", "alarm_email", "optional_str"),
-    ("ledgerRetentionDays", "ledger_retention_days", "int"),
-    ("powertoolsLayerParameter", "powertools_layer_parameter", "str"),
-    ("powertoolsLayerArn", "powertools_layer_arn", "optional_str"),
-    ("processingInstanceType", "processing_instance_type", "str"),
-    ("processingVolumeSizeGb", "processing_volume_size_gb", "int"),
-    ("processingMaxRuntimeSeconds", "processing_max_runtime_seconds", "int"),
-    ("preparedPrefix", "prepared_prefix", "str"),
-)
+def _kind(annotation: Any) -> Kind:
+    """How a context value of a field of this type is read (from JSON, or a `-c` string)."""
+    optional = False
+    if get_origin(annotation) in (Union, types.UnionType):
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        optional = len(members) < len(get_args(annotation))
+        if len(members) != 1:
+            raise TypeError(f"no context kind for {annotation!r}")
+        (annotation,) = members
+    origin = get_origin(annotation)
+    if origin is Literal and all(isinstance(arg, str) for arg in get_args(annotation)):
+        annotation = str
+        origin = None
+    kinds: dict[Any, Kind] = {
+        (str, False): "str",
+        (str, True): "optional_str",
+        (int, False): "int",
+        (int, True): "optional_int",
+        (float, True): "optional_float",
+        (bool, False): "bool",
+    }
+    if origin is None and (annotation, optional) in kinds:
+        return kinds[(annotation, optional)]
+    if not optional and origin is tuple and get_args(annotation) == (str, ...):
+        return "str_list"
+    if not optional and origin is dict and get_args(annotation) == (str, float):
+        return "prices"
+    raise TypeError(f"no context kind for {annotation!r}")
 
-CONTEXT_KEYS: tuple[ContextKey, ...] = tuple(
-    ContextKey(CONTEXT_PREFIX + name, field, kind, tuning=True)
-    for name, field, kind in _TUNING_KEYS
-) + tuple(ContextKey(CONTEXT_PREFIX + name, field, kind) for name, field, kind in _PIPELINE_KEYS)
+
+def _context_keys(model: type[BaseModel], *, tuning: bool) -> tuple[ContextKey, ...]:
+    keys = []
+    for name, field in model.model_fields.items():
+        key = setting_key(field)
+        if key is not None and key.context is not None:
+            keys.append(
+                ContextKey(CONTEXT_PREFIX + key.context, name, _kind(field.annotation), tuning)
+            )
+    return tuple(keys)
+
+
+CONTEXT_KEYS: tuple[ContextKey, ...] = _context_keys(TuningDefaults, tuning=True) + _context_keys(
+    PipelineConfig, tuning=False
+)
 _BY_FIELD = {(k.tuning, k.field): k for k in CONTEXT_KEYS}
 
 _TRUE = {"true", "1", "yes", "on"}

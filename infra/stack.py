@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
+from ntm_tuning.settings import DeploymentSettings, Settings
 
 from infra.config import OUTPUT_PREFIX, REPORT_PREFIX, PipelineConfig
 from infra.dataset_preparation import DatasetPreparation
@@ -68,31 +68,26 @@ def handler_environment(
     processing_role_arn: str,
     preparation_code_uri: str,
 ) -> dict[str, str]:
-    """What every handler finds in its environment (``Settings.from_env`` reads it back)."""
+    """What every handler finds in its environment (``Settings.from_env`` reads it back): the
+    configured settings they share with the stack, and the names of the stack's resources."""
+    settings = Settings(
+        **{name: getattr(config, name) for name in DeploymentSettings.model_fields},
+        data_bucket=data_bucket,
+        artifacts_bucket=artifacts_bucket,
+        kms_key_arn=kms_key_arn,
+        sagemaker_role_arn=sagemaker_role_arn,
+        training_image=training_image,
+        event_bus_name=event_bus_name,
+        ledger_table=ledger_table,
+        processing_image=processing_image,
+        processing_role_arn=processing_role_arn,
+        preparation_code_uri=preparation_code_uri,
+    )
     return {
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
-        "DATA_BUCKET": data_bucket,
-        "ARTIFACTS_BUCKET": artifacts_bucket,
-        "KMS_KEY_ARN": kms_key_arn,
-        "SAGEMAKER_ROLE_ARN": sagemaker_role_arn,
-        "TRAINING_IMAGE": training_image,
-        "EVENT_BUS_NAME": event_bus_name,
-        "EVENT_SOURCE": config.event_source,
-        "REQUEST_PREFIX": config.request_prefix,
-        "OUTPUT_PREFIX": OUTPUT_PREFIX,
-        "REPORT_PREFIX": REPORT_PREFIX,
-        "LEDGER_TABLE": ledger_table,
-        "LEDGER_TTL_DAYS": str(config.ledger_retention_days),
-        "TUNING_DEFAULTS": json.dumps(config.tuning.model_dump(mode="json")),
-        "PROCESSING_IMAGE": processing_image,
-        "PROCESSING_ROLE_ARN": processing_role_arn,
-        "PREPARATION_CODE_URI": preparation_code_uri,
-        "PROCESSING_INSTANCE_TYPE": config.processing_instance_type,
-        "PROCESSING_VOLUME_SIZE_GB": str(config.processing_volume_size_gb),
-        "PROCESSING_MAX_RUNTIME_SECONDS": str(config.processing_max_runtime_seconds),
-        "PREPARED_PREFIX": config.prepared_prefix,
+        **settings.environment(),
     }
 
 

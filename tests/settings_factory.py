@@ -40,26 +40,4 @@ def make_settings(**tuning: Any) -> Settings:
 
 def environment(**tuning: Any) -> dict[str, str]:
     """The environment the stack gives every handler, for these settings."""
-    settings = make_settings(**tuning)
-    return {
-        "DATA_BUCKET": settings.data_bucket,
-        "ARTIFACTS_BUCKET": settings.artifacts_bucket,
-        "KMS_KEY_ARN": settings.kms_key_arn,
-        "SAGEMAKER_ROLE_ARN": settings.sagemaker_role_arn,
-        "TRAINING_IMAGE": settings.training_image,
-        "EVENT_BUS_NAME": settings.event_bus_name,
-        "LEDGER_TABLE": settings.ledger_table,
-        "LEDGER_TTL_DAYS": str(settings.ledger_ttl_days),
-        "PROCESSING_ROLE_ARN": settings.processing_role_arn,
-        "PROCESSING_IMAGE": settings.processing_image,
-        "PREPARATION_CODE_URI": settings.preparation_code_uri,
-        "PROCESSING_INSTANCE_TYPE": settings.processing_instance_type,
-        "PROCESSING_VOLUME_SIZE_GB": str(settings.processing_volume_size_gb),
-        "PROCESSING_MAX_RUNTIME_SECONDS": str(settings.processing_max_runtime_seconds),
-        "PREPARED_PREFIX": settings.prepared_prefix,
-        "EVENT_SOURCE": settings.event_source,
-        "REQUEST_PREFIX": settings.request_prefix,
-        "OUTPUT_PREFIX": settings.output_prefix,
-        "REPORT_PREFIX": settings.report_prefix,
-        "TUNING_DEFAULTS": settings.tuning.model_dump_json(),
-    }
+    return make_settings(**tuning).environment()

@@ -1,18 +1,25 @@
-"""Runtime settings: the deployment's defaults and caps, read once from the environment.
+"""The deployment's settings: one definition of each key's type, bound, default and names.
 
-The CDK app validates the same models at synth time (from cdk.json context) and passes them
-to the handlers as JSON in ``TUNING_DEFAULTS``; the resource names come in their own variables.
+Every setting is declared once, here or (for the settings only the CDK app reads) in
+``infra/config.py``, with a :class:`Key` that names where it comes from: its cdk.json context
+key (``ntm:<context>``) and, when the handlers read it, its environment variable. The CDK app
+validates the context with these models at synth time and writes the environment from them
+(``Settings.environment``); the handlers read it back with ``Settings.from_env``. So a value
+synth accepts is one the handlers accept, and no name or default is written twice.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from .instances import has_instance_storage, local_storage_gb, volume_problem
 
@@ -27,8 +34,6 @@ MAX_VOLUME_SIZE_GB = 16_384
 # The longest DynamoDB TTL the ledger is given (ten years).
 MAX_RETENTION_DAYS = 3653
 
-# The bounds shared by the CDK app's configuration (infra/config.py) and the handlers' settings:
-# any value synth accepts, the handlers accept, because both use these types.
 VolumeSizeGb = Annotated[int, Field(ge=1, le=MAX_VOLUME_SIZE_GB)]
 ProcessingMaxRuntimeSeconds = Annotated[int, Field(ge=1, le=PROCESSING_MAX_RUNTIME_SECONDS)]
 RetentionDays = Annotated[int, Field(ge=1, le=MAX_RETENTION_DAYS)]
@@ -36,17 +41,43 @@ RetentionDays = Annotated[int, Field(ge=1, le=MAX_RETENTION_DAYS)]
 Strategy = Literal["Bayesian", "Random", "Hyperband", "Grid"]
 EarlyStopping = Literal["Off", "Auto"]
 
+# Every context key is `ntm:<Key.context>`.
+CONTEXT_PREFIX = "ntm:"
+
+# A relative S3 key prefix usable in an EventBridge wildcard pattern and an IAM resource.
+KEY_PREFIX = re.compile(r"[A-Za-z0-9!\-_.'()/]+/")
+# SageMaker's instance type names (ml.<family>.<size>).
+INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9]+(-[a-z0-9]+)?\.[a-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """Where a setting comes from: its context key (without ``ntm:``), its environment
+    variable, or both. Attached to a field as ``Annotated[<type>, Key(...)]``."""
+
+    context: str | None = None
+    env: str | None = None
+
+
+def setting_key(field: FieldInfo) -> Key | None:
+    """The :class:`Key` of a model field, if it has one."""
+    return next((item for item in field.metadata if isinstance(item, Key)), None)
+
 
 class TuningDefaults(BaseModel):
     """Defaults applied to every request, and the caps no request may exceed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    instance_type: str = "ml.g4dn.xlarge"
-    allowed_instance_types: tuple[str, ...] = ("ml.g4dn.xlarge", "ml.g5.xlarge", "ml.p3.2xlarge")
+    instance_type: Annotated[str, Key("instanceType")] = "ml.g4dn.xlarge"
+    allowed_instance_types: Annotated[tuple[str, ...], Key("allowedInstanceTypes")] = (
+        "ml.g4dn.xlarge",
+        "ml.g5.xlarge",
+        "ml.p3.2xlarge",
+    )
     # On-demand training prices in USD per instance-hour, used for the cost guardrail and the
     # cost reported in events. Every allowed instance type needs one.
-    instance_prices: dict[str, float] = Field(
+    instance_prices: Annotated[dict[str, float], Key("instancePrices")] = Field(
         default_factory=lambda: {
             "ml.g4dn.xlarge": 0.736,
             "ml.g5.xlarge": 1.408,
@@ -54,30 +85,40 @@ class TuningDefaults(BaseModel):
             "ml.c5.xlarge": 0.204,
         }
     )
-    prices_as_of: str = Field(
+    prices_as_of: Annotated[str, Key("pricesAsOf")] = Field(
         default="2026-11-27 (us-east-1 on-demand, unofficial)",
         min_length=1,
         description="Where and when the prices were read, reported with every estimate.",
     )
-    max_request_cost_usd: float | None = Field(default=50.0, gt=0)
-    max_concurrent_jobs: int = Field(default=2, ge=1, le=100)
-    instance_count: int = Field(default=1, ge=1)
-    max_instance_count: int = Field(default=4, ge=1)
-    volume_size_gb: VolumeSizeGb = 30
-    max_runtime_seconds: int = Field(default=3600, ge=1, le=TRAINING_MAX_RUNTIME_SECONDS)
-    use_spot: bool = False
-    max_wait_seconds: int | None = Field(default=None, ge=1)
-    strategy: Strategy = "Bayesian"
-    max_jobs: int = Field(default=20, ge=1)
-    max_parallel_jobs: int = Field(default=2, ge=1)
-    max_jobs_cap: int = Field(default=100, ge=1, le=750)
-    max_parallel_jobs_cap: int = Field(default=10, ge=1, le=100)
-    early_stopping: EarlyStopping = "Off"
-    num_topics: int = Field(default=20, ge=2, le=1000)
-    epochs: int = Field(default=50, ge=1, le=100)
+    max_request_cost_usd: Annotated[float | None, Key("maxRequestCostUsd")] = Field(
+        default=50.0, gt=0
+    )
+    max_concurrent_jobs: Annotated[int, Key("maxConcurrentTuningJobs")] = Field(
+        default=2, ge=1, le=100
+    )
+    instance_count: Annotated[int, Key("instanceCount")] = Field(default=1, ge=1)
+    max_instance_count: Annotated[int, Key("maxInstanceCount")] = Field(default=4, ge=1)
+    volume_size_gb: Annotated[VolumeSizeGb, Key("volumeSizeGb")] = 30
+    max_runtime_seconds: Annotated[int, Key("maxRuntimeSeconds")] = Field(
+        default=3600, ge=1, le=TRAINING_MAX_RUNTIME_SECONDS
+    )
+    use_spot: Annotated[bool, Key("useSpot")] = False
+    max_wait_seconds: Annotated[int | None, Key("maxWaitSeconds")] = Field(default=None, ge=1)
+    strategy: Annotated[Strategy, Key("strategy")] = "Bayesian"
+    max_jobs: Annotated[int, Key("maxJobs")] = Field(default=20, ge=1)
+    max_parallel_jobs: Annotated[int, Key("maxParallelJobs")] = Field(default=2, ge=1)
+    max_jobs_cap: Annotated[int, Key("maxJobsCap")] = Field(default=100, ge=1, le=750)
+    max_parallel_jobs_cap: Annotated[int, Key("maxParallelJobsCap")] = Field(
+        default=10, ge=1, le=100
+    )
+    early_stopping: Annotated[EarlyStopping, Key("earlyStopping")] = "Off"
+    num_topics: Annotated[int, Key("numTopics")] = Field(default=20, ge=2, le=1000)
+    epochs: Annotated[int, Key("epochs")] = Field(default=50, ge=1, le=100)
     # The largest held-out channel (test, else validation) the summary streams to score the
     # best topics' NPMI; above it, NPMI is left out and the event says why. 0: never.
-    npmi_max_channel_bytes: int = Field(default=64 * 1024 * 1024, ge=0, le=10 * 1024**3)
+    npmi_max_channel_bytes: Annotated[int, Key("npmiMaxChannelBytes")] = Field(
+        default=64 * 1024 * 1024, ge=0, le=10 * 1024**3
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -137,56 +178,140 @@ def check_spot(use_spot: bool, max_runtime: int, max_wait: int | None) -> None:
         )
 
 
-class Settings(BaseModel):
-    """Everything a handler needs to know about the deployment it runs in."""
+class DeploymentSettings(BaseModel):
+    """The configured settings the handlers read, as the CDK app validates them at synth time.
+
+    ``infra.config.PipelineConfig`` extends this with the settings only the stack reads;
+    :class:`Settings` extends it with the names of the stack's resources.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    data_bucket: str
-    artifacts_bucket: str
-    kms_key_arn: str
-    sagemaker_role_arn: str
-    training_image: str
-    event_bus_name: str
-    ledger_table: str
-    ledger_ttl_days: RetentionDays = 30
-    processing_role_arn: str
-    processing_image: str
-    preparation_code_uri: str
-    processing_instance_type: str = "ml.m5.xlarge"
-    processing_volume_size_gb: VolumeSizeGb = 30
-    processing_max_runtime_seconds: ProcessingMaxRuntimeSeconds = 7200
-    prepared_prefix: str = "datasets/prepared/"
-    event_source: str = "ntm.tuning"
-    request_prefix: str = "requests/"
-    output_prefix: str = "tuning-jobs/"
-    report_prefix: str = "reports/"
-    tuning: TuningDefaults = TuningDefaults()
+    event_source: Annotated[
+        str, Field(min_length=1, max_length=256), Key("eventSource", "EVENT_SOURCE")
+    ] = "ntm.tuning"
+    request_prefix: Annotated[str, Key("requestPrefix", "REQUEST_PREFIX")] = "requests/"
+    # Time to live of the ledger's request claims and job records (DynamoDB TTL).
+    ledger_ttl_days: Annotated[RetentionDays, Key("ledgerRetentionDays", "LEDGER_TTL_DAYS")] = 30
+    # The dataset preparation stage: a SageMaker Processing job on the scikit-learn image, with
+    # SageMaker's limits for ProcessingResources.ClusterConfig.VolumeSizeInGB and
+    # StoppingCondition.MaxRuntimeInSeconds.
+    processing_instance_type: Annotated[
+        str, Key("processingInstanceType", "PROCESSING_INSTANCE_TYPE")
+    ] = "ml.m5.xlarge"
+    processing_volume_size_gb: Annotated[
+        VolumeSizeGb, Key("processingVolumeSizeGb", "PROCESSING_VOLUME_SIZE_GB")
+    ] = 30
+    processing_max_runtime_seconds: Annotated[
+        ProcessingMaxRuntimeSeconds,
+        Key("processingMaxRuntimeSeconds", "PROCESSING_MAX_RUNTIME_SECONDS"),
+    ] = 7200
+    # Where prepared datasets (and their jobs' config files) go in the data bucket; the
+    # processing role may write there and nowhere else.
+    prepared_prefix: Annotated[str, Key("preparedPrefix", "PREPARED_PREFIX")] = "datasets/prepared/"
+    # Each of its fields has its own context key; the handlers get them as one JSON object.
+    tuning: Annotated[TuningDefaults, Key(env="TUNING_DEFAULTS")] = TuningDefaults()
+
+    @field_validator("event_source")
+    @classmethod
+    def _not_aws_source(cls, value: str) -> str:
+        # PutEvents rejects sources in the reserved `aws.` namespace.
+        if value.startswith("aws."):
+            raise ValueError("must not start with 'aws.' (reserved for AWS services)")
+        return value
+
+    @field_validator("request_prefix", "prepared_prefix")
+    @classmethod
+    def _usable_prefix(cls, value: str) -> str:
+        # The prefixes become part of an EventBridge wildcard pattern, IAM resources and S3
+        # key prefixes.
+        if not KEY_PREFIX.fullmatch(value) or value.startswith("/") or "//" in value:
+            raise ValueError(
+                "must be a relative S3 key prefix ending with '/', without wildcards, "
+                "e.g. 'requests/' or 'datasets/prepared/'"
+            )
+        return value
+
+    @field_validator("processing_instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        if not INSTANCE_TYPE.fullmatch(value):
+            raise ValueError("must be a SageMaker instance type, e.g. 'ml.m5.xlarge'")
+        return value
+
+    @model_validator(mode="after")
+    def _separate_prefixes(self) -> Self:
+        # A prepared dataset's dataset.json under the request prefix would be taken for a
+        # tuning request; a request under the prepared prefix could be overwritten by a job.
+        if self.prepared_prefix.startswith(self.request_prefix) or self.request_prefix.startswith(
+            self.prepared_prefix
+        ):
+            raise ValueError(
+                f"prepared_prefix ({self.prepared_prefix!r}) and request_prefix "
+                f"({self.request_prefix!r}) must not contain one another"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _processing_volume_fits(self) -> Self:
+        problem = volume_problem(self.processing_instance_type, self.processing_volume_size_gb)
+        if problem:
+            raise ValueError(f"processing_volume_size_gb of {problem}")
+        return self
+
+
+class Settings(DeploymentSettings):
+    """Everything a handler needs to know about the deployment it runs in."""
+
+    data_bucket: Annotated[str, Key(env="DATA_BUCKET")]
+    artifacts_bucket: Annotated[str, Key(env="ARTIFACTS_BUCKET")]
+    kms_key_arn: Annotated[str, Key(env="KMS_KEY_ARN")]
+    sagemaker_role_arn: Annotated[str, Key(env="SAGEMAKER_ROLE_ARN")]
+    training_image: Annotated[str, Key(env="TRAINING_IMAGE")]
+    event_bus_name: Annotated[str, Key(env="EVENT_BUS_NAME")]
+    ledger_table: Annotated[str, Key(env="LEDGER_TABLE")]
+    processing_role_arn: Annotated[str, Key(env="PROCESSING_ROLE_ARN")]
+    processing_image: Annotated[str, Key(env="PROCESSING_IMAGE")]
+    preparation_code_uri: Annotated[str, Key(env="PREPARATION_CODE_URI")]
+    # Fixed parts of the contract, not configurable: the IAM policies are scoped to them.
+    output_prefix: Annotated[str, Key(env="OUTPUT_PREFIX")] = "tuning-jobs/"
+    report_prefix: Annotated[str, Key(env="REPORT_PREFIX")] = "reports/"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        return cls(
-            data_bucket=env["DATA_BUCKET"],
-            artifacts_bucket=env["ARTIFACTS_BUCKET"],
-            kms_key_arn=env["KMS_KEY_ARN"],
-            sagemaker_role_arn=env["SAGEMAKER_ROLE_ARN"],
-            training_image=env["TRAINING_IMAGE"],
-            event_bus_name=env["EVENT_BUS_NAME"],
-            ledger_table=env["LEDGER_TABLE"],
-            ledger_ttl_days=int(env.get("LEDGER_TTL_DAYS", "30")),
-            processing_role_arn=env["PROCESSING_ROLE_ARN"],
-            processing_image=env["PROCESSING_IMAGE"],
-            preparation_code_uri=env["PREPARATION_CODE_URI"],
-            processing_instance_type=env.get("PROCESSING_INSTANCE_TYPE", "ml.m5.xlarge"),
-            processing_volume_size_gb=int(env.get("PROCESSING_VOLUME_SIZE_GB", "30")),
-            processing_max_runtime_seconds=int(env.get("PROCESSING_MAX_RUNTIME_SECONDS", "7200")),
-            prepared_prefix=env.get("PREPARED_PREFIX", "datasets/prepared/"),
-            event_source=env.get("EVENT_SOURCE", "ntm.tuning"),
-            request_prefix=env.get("REQUEST_PREFIX", "requests/"),
-            output_prefix=env.get("OUTPUT_PREFIX", "tuning-jobs/"),
-            report_prefix=env.get("REPORT_PREFIX", "reports/"),
-            tuning=TuningDefaults.model_validate(json.loads(env.get("TUNING_DEFAULTS", "{}"))),
-        )
+        """The settings from the variables ``environment`` writes; absent optional ones take
+        their defaults, an absent required one raises ``KeyError`` naming the variable."""
+        values: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():
+            variable = _variable(name, field)
+            if variable in env:
+                text = env[variable]
+                values[name] = json.loads(text) if _is_model(field) else text
+            elif field.is_required():
+                raise KeyError(variable)
+        return cls.model_validate(values)
+
+    def environment(self) -> dict[str, str]:
+        """The environment variables ``from_env`` reads these settings back from."""
+        env: dict[str, str] = {}
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if isinstance(value, BaseModel):
+                env[_variable(name, field)] = json.dumps(value.model_dump(mode="json"))
+            else:
+                env[_variable(name, field)] = str(value)
+        return env
+
+
+def _variable(name: str, field: FieldInfo) -> str:
+    key = setting_key(field)
+    if key is None or key.env is None:
+        raise TypeError(f"Settings.{name} has no environment variable (Key(env=...))")
+    return key.env
+
+
+def _is_model(field: FieldInfo) -> bool:
+    return isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
 
 
 @lru_cache(maxsize=1)

@@ -171,7 +171,7 @@ def test_new_keys_have_their_documented_defaults(cdk_context: dict[str, Any]) ->
     config = load_config(cdk_context)
     assert config.capacity_wait_seconds == 60
     assert config.alarm_email is None
-    assert config.ledger_retention_days == 30
+    assert config.ledger_ttl_days == 30
     tuning = config.tuning
     assert tuning.allowed_instance_types == ("ml.g4dn.xlarge", "ml.g5.xlarge", "ml.p3.2xlarge")
     assert set(tuning.allowed_instance_types) <= set(tuning.instance_prices)
@@ -226,7 +226,7 @@ def test_prices_cost_cap_and_email_from_the_command_line() -> None:
     assert config.tuning.max_concurrent_jobs == 4
     assert config.capacity_wait_seconds == 300
     assert config.alarm_email == "ops@example.com"
-    assert config.ledger_retention_days == 90
+    assert config.ledger_ttl_days == 90
 
 
 @pytest.mark.parametrize("value", [None, "null", "", "none"])

@@ -147,7 +147,7 @@ def test_every_function_gets_the_same_environment(synthesized: Synthesized) -> N
     # The namespace of the handlers' custom metrics, which the dashboard shows.
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "NtmTuning"
     assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
-    assert env["LEDGER_TTL_DAYS"] == str(config.ledger_retention_days)
+    assert env["LEDGER_TTL_DAYS"] == str(config.ledger_ttl_days)
     assert env["EVENT_SOURCE"] == config.event_source
     assert env["REQUEST_PREFIX"] == config.request_prefix
     assert env["OUTPUT_PREFIX"] == "tuning-jobs/"
@@ -190,7 +190,7 @@ def test_handlers_can_parse_their_environment(synthesized: Synthesized) -> None:
     }
     settings = Settings.from_env(env)
     assert settings.tuning == synthesized.config.tuning
-    assert settings.ledger_ttl_days == synthesized.config.ledger_retention_days
+    assert settings.ledger_ttl_days == synthesized.config.ledger_ttl_days
     assert settings.output_prefix == "tuning-jobs/"
     assert settings.report_prefix == "reports/"
 
