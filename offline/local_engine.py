@@ -1,13 +1,13 @@
 """A ``TuningEngine`` that really tunes: NTM trained locally, searched with Optuna.
 
 ``LocalTuner`` takes the CreateHyperParameterTuningJob request the workflow builds and runs
-it on this machine: channels are downloaded from (emulated) S3 once per tuning job, each
-training job runs in a worker process (at most ``MaxParallelTrainingJobs`` at once), and each
-job's ``model.tar.gz`` is uploaded to ``<S3OutputPath>/<training job>/output/``. The parent
-process keeps the S3 client, because moto's state lives here, and the Optuna study, because
-the sampler and pruner need every job's results; workers only train. A background thread
-drives the search, so the describe calls see the job InProgress with live counters, as they
-would in SageMaker.
+it on this machine: it checks the request as SageMaker would, downloads the channels from
+(emulated) S3 once per tuning job, and hands the search to ``trainer.tuning.run_search`` (the
+Optuna study and the pool of worker processes, at most ``MaxParallelTrainingJobs`` at once),
+keeping the training jobs' records: each job's ``model.tar.gz`` is uploaded to
+``<S3OutputPath>/<training job>/output/`` and its log written. This process keeps the S3
+client, because moto's state lives here. A background thread drives the search, so the
+describe calls see the job InProgress with live counters, as they would in SageMaker.
 
 The answers have SageMaker's shapes and its errors (botocore ``ClientError``). Jobs stopped
 early (Hyperband, Auto early stopping) are Stopped and keep the objective of their best epoch;
@@ -31,25 +31,18 @@ import copy
 import hashlib
 import logging
 import math
-import multiprocessing
-import queue
 import re
-import secrets
 import shutil
 import tempfile
 import threading
 import time
-import warnings
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import optuna
 from ntm_tuning.locations import split_uri
-from optuna.trial import TrialState
 
 from trainer.hyperparameters import HyperparameterError, parse_hyperparameters
 from trainer.quality import WARNING_METRIC_PREFIX
@@ -59,22 +52,13 @@ from trainer.search import (
     CompletionCriteria,
     Parameter,
     SearchError,
-    enqueue_grid,
     grid_size,
     hyperband_budget,
-    make_pruner,
     make_sampler,
     search_space,
 )
-from trainer.worker import (
-    Channel,
-    RunResult,
-    TrainingOutcome,
-    TrainingTask,
-    initialize,
-    run_ntm,
-    run_training_job,
-)
+from trainer.tuning import SearchPlan, run_search
+from trainer.worker import Channel, RunResult, TrainingOutcome, TrainingTask, run_ntm
 
 from .cloudwatch import TrainingLogWriter
 from .sagemaker import check_shape, check_warm_start_parents, client_error, download_s3_prefix
@@ -86,8 +70,6 @@ ACCOUNT = "123456789012"
 TUNING_JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}")
 OBJECTIVE_TYPE = "Minimize"
 TERMINAL = ("Completed", "Failed", "Stopped")
-# The driver's heartbeat: how long it waits for a worker's report before checking on futures.
-PUMP_SECONDS = 0.05
 
 Progress = Callable[[int, int, float | None], None]
 Runner = Callable[[TrainingTask, Callable[[int, dict[str, float]], str]], RunResult]
@@ -484,94 +466,38 @@ class LocalTuner:
 
     def _search(self, job: _TuningJob, channels: dict[str, Channel]) -> None:
         config = job.config
-        strategy = config["Strategy"]
-        seed = config.get("RandomSeed")
-        pruner = make_pruner(
-            strategy, config.get("TrainingJobEarlyStoppingType", "Off"), job.budget
+        plan = SearchPlan(
+            strategy=config["Strategy"],
+            space=job.space,
+            max_jobs=job.max_jobs,
+            parallel=int(config["ResourceLimits"]["MaxParallelTrainingJobs"]),
+            budget=job.budget,
+            early_stopping=config.get("TrainingJobEarlyStoppingType", "Off"),
+            seed=config.get("RandomSeed"),
+            threads_per_job=self.threads_per_job,
         )
-        study = optuna.create_study(
-            direction="minimize",
-            sampler=make_sampler(strategy, job.space, seed, job.max_jobs),
-            pruner=pruner or optuna.pruners.NopPruner(),
-        )
-        if strategy == "Grid":
-            enqueue_grid(study, job.space, seed)
-        else:
-            self._warm_start(job, study)
-        distributions = {name: p.distribution for name, p in job.space.items()}
-        base_seed = seed if seed is not None else secrets.randbelow(2**31)
-        parallel = min(int(config["ResourceLimits"]["MaxParallelTrainingJobs"]), job.max_jobs)
-        context = multiprocessing.get_context("spawn")
-        reports = context.Queue()
-        replies = [context.Queue() for _ in range(parallel)]
-        free = list(range(parallel - 1, -1, -1))
-        running: dict[Future[TrainingOutcome], tuple[_TrainingJob, optuna.trial.Trial]] = {}
-        trials: dict[int, tuple[_TrainingJob, optuna.trial.Trial]] = {}
-        launched = 0
-        pool = ProcessPoolExecutor(
-            max_workers=parallel,
-            mp_context=context,
-            initializer=initialize,
-            initargs=(reports, replies, self.threads_per_job),
-        )
-        try:
-            while True:
-                while free and launched < job.max_jobs and self._may_launch(job):
-                    launched += 1
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        trial = study.ask(distributions)
-                    training = self._new_training_job(job, launched, trial, free.pop())
-                    task = self._task(job, training, channels, base_seed)
-                    trials[training.number] = (training, trial)
-                    running[pool.submit(run_training_job, task)] = (training, trial)
-                if not running:
-                    break
-                self._pump(job, reports, replies, trials, pruner is not None)
-                for future in [f for f in running if f.done()]:
-                    training, trial = running.pop(future)
-                    free.append(training.slot)
-                    self._complete(job, study, training, trial, future)
-        finally:
-            if running:
-                # The driver broke: release every worker still waiting for a verdict.
-                for reply in replies:
-                    reply.put("stopped")
-            pool.shutdown(wait=True, cancel_futures=True)
-            reports.close()
-            for reply in replies:
-                reply.close()
+        run_search(plan, _JobTrials(self, job, channels))
 
     def _may_launch(self, job: _TuningJob) -> bool:
         if job.stop.is_set() or job.criteria.met is not None:
             return False
         return job.deadline is None or time.monotonic() < job.deadline
 
-    def _warm_start(self, job: _TuningJob, study: optuna.Study) -> None:
+    def _warm_start(self, job: _TuningJob) -> Iterator[tuple[dict[str, str], float]]:
+        """The parents' training jobs with an objective, to seed the search."""
         warm = job.request.get("WarmStartConfig")
         if not warm:
             return
-        distributions = {name: p.distribution for name, p in job.space.items()}
         for parent in warm["ParentHyperParameterTuningJobs"]:
             found = self.jobs.get(parent.get("HyperParameterTuningJobName", ""))
             for training in list(found.training_jobs.values()) if found else []:
                 value = training.objective
-                if value is None or set(training.tuned) != set(job.space):
-                    continue
-                try:
-                    params = {n: job.space[n].from_text(v) for n, v in training.tuned.items()}
-                    study.add_trial(
-                        optuna.trial.create_trial(
-                            params=params, distributions=distributions, value=value
-                        )
-                    )
-                except ValueError:
-                    continue  # outside this job's ranges: it cannot inform the sampler
+                if value is not None:
+                    yield dict(training.tuned), value
 
     def _new_training_job(
-        self, job: _TuningJob, number: int, trial: optuna.trial.Trial, slot: int
+        self, job: _TuningJob, number: int, tuned: dict[str, str], slot: int
     ) -> _TrainingJob:
-        tuned = {name: job.space[name].to_text(value) for name, value in trial.params.items()}
         suffix = hashlib.sha256(f"{job.arn}:{number}".encode()).hexdigest()[:8]
         name = f"{job.name}-{number:03d}-{suffix}"
         static = {k: str(v) for k, v in (job.definition.get("StaticHyperParameters") or {}).items()}
@@ -605,7 +531,7 @@ class LocalTuner:
             hyperparameters=dict(training.hyperparameters),
             channels=channels,
             output_dir=str(self.workdir / job.name / training.name / "output"),
-            seed=(seed * 1_000_003 + training.number) % 2**31,
+            seed=seed,
             runner=self.runner,
             threads=self.threads_per_job,
             device=self.device,
@@ -613,83 +539,8 @@ class LocalTuner:
             max_runtime_seconds=stopping.get("MaxRuntimeInSeconds"),
         )
 
-    def _pump(
-        self,
-        job: _TuningJob,
-        reports: Any,
-        replies: list[Any],
-        trials: dict[int, tuple[_TrainingJob, optuna.trial.Trial]],
-        pruning: bool,
-    ) -> None:
-        """Answer the workers' reports: record each epoch, and say whether to go on."""
-        try:
-            message = reports.get(timeout=PUMP_SECONDS)
-        except queue.Empty:
-            return
-        while True:
-            kind, slot, number, *rest = message
-            training, trial = trials[number]
-            if kind == "started":
-                wall, pid = rest
-                with self._lock:
-                    training.started = datetime.fromtimestamp(wall, UTC)
-                    training.wall_started, training.pid = wall, pid
-                    training.secondary = "Training"
-            elif kind == "epoch":
-                epoch, metrics = rest
-                with self._lock:
-                    training.epochs.append(metrics)
-                replies[slot].put(self._verdict(job, training, trial, epoch, metrics, pruning))
-            try:
-                message = reports.get_nowait()
-            except queue.Empty:
-                return
-
-    def _verdict(
-        self,
-        job: _TuningJob,
-        training: _TrainingJob,
-        trial: optuna.trial.Trial,
-        epoch: int,
-        metrics: dict[str, float],
-        pruning: bool,
-    ) -> str:
-        if not self._may_launch(job):
-            return "stopped"
-        value = metrics.get(OBJECTIVE_METRIC, metrics.get("train:total_loss"))
-        # A job at its last epoch has finished; stopping it then would only relabel it.
-        last = _epochs(training.hyperparameters, job.budget.max_resource)
-        if pruning and epoch < last and value is not None and math.isfinite(value):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                trial.report(float(value), epoch)
-            if trial.should_prune():
-                return "pruned"
-        return "continue"
-
-    def _complete(
-        self,
-        job: _TuningJob,
-        study: optuna.Study,
-        training: _TrainingJob,
-        trial: optuna.trial.Trial,
-        future: Future[TrainingOutcome],
-    ) -> None:
-        try:
-            outcome = future.result()
-        except Exception as error:  # a worker died (killed, out of memory)
-            outcome = TrainingOutcome(
-                job_name=training.name,
-                trial_number=training.number,
-                status="Failed",
-                secondary_status="Failed",
-                metrics={},
-                artifact=None,
-                started=training.wall_started or time.time(),
-                ended=time.time(),
-                pid=training.pid or 0,
-                failure_reason=f"InternalServerError: the worker process failed: {error}",
-            )
+    def _complete(self, job: _TuningJob, training: _TrainingJob, outcome: TrainingOutcome) -> None:
+        """Record a training job's end as SageMaker would: artifact, status, log, criteria."""
         artifact_uri = self._upload(job, training, outcome.artifact) if outcome.artifact else None
         with self._lock:
             training.status = outcome.status
@@ -719,14 +570,6 @@ class LocalTuner:
         except Exception:  # the job's outcome stands; its log is lost, as it would be on AWS
             logger.exception("writing the log of %s failed", training.name)
         value = training.objective
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if outcome.status == "Completed" and value is not None:
-                study.tell(trial, value)
-            elif outcome.stopped == "pruned":
-                study.tell(trial, state=TrialState.PRUNED)
-            else:
-                study.tell(trial, state=TrialState.FAIL)
         if not job.stop.is_set() and job.criteria.met is None:
             counted = value if outcome.status != "Failed" else None
             with self._lock:
@@ -914,16 +757,45 @@ class LocalTuner:
         ]
 
 
+class _JobTrials:
+    """One tuning job's side of ``trainer.tuning.run_search``: its training-job records."""
+
+    def __init__(self, tuner: LocalTuner, job: _TuningJob, channels: dict[str, Channel]) -> None:
+        self.tuner = tuner
+        self.job = job
+        self.channels = channels
+        self.trainings: dict[int, _TrainingJob] = {}
+
+    def may_launch(self) -> bool:
+        return self.tuner._may_launch(self.job)
+
+    def warm_start(self) -> Iterator[tuple[dict[str, str], float]]:
+        return self.tuner._warm_start(self.job)
+
+    def launch(self, number: int, tuned: dict[str, str], slot: int, seed: int) -> TrainingTask:
+        training = self.tuner._new_training_job(self.job, number, tuned, slot)
+        self.trainings[number] = training
+        return self.tuner._task(self.job, training, self.channels, seed)
+
+    def started(self, number: int, wall: float, pid: int) -> None:
+        training = self.trainings[number]
+        with self.tuner._lock:
+            training.started = datetime.fromtimestamp(wall, UTC)
+            training.wall_started, training.pid = wall, pid
+            training.secondary = "Training"
+
+    def epoch(self, number: int, metrics: dict[str, float]) -> None:
+        with self.tuner._lock:
+            self.trainings[number].epochs.append(metrics)
+
+    def finished(self, number: int, outcome: TrainingOutcome) -> float | None:
+        training = self.trainings[number]
+        self.tuner._complete(self.job, training, outcome)
+        return training.objective
+
+
 class _ChannelError(Exception):
     """The data could not be staged; the tuning job fails with this reason."""
-
-
-def _epochs(hyperparameters: dict[str, str], max_resource: int | None) -> int:
-    try:
-        epochs = int(float(hyperparameters.get("epochs", "50")))
-    except ValueError:
-        epochs = 50
-    return min(epochs, max_resource) if max_resource else epochs
 
 
 def _sorted(
