@@ -51,43 +51,63 @@ class HandlerSpec:
 
 
 HANDLERS = (
-    HandlerSpec("validate", "ntm_tuning.handlers.validate.handler", "Validates a tuning request"),
-    HandlerSpec("start", "ntm_tuning.handlers.start.handler", "Starts the tuning job"),
-    HandlerSpec("poll", "ntm_tuning.handlers.poll.handler", "Describes the tuning job"),
+    HandlerSpec(
+        "validate_request",
+        "ntm_tuning.handlers.validate_request.handler",
+        "Validates a tuning request",
+    ),
+    HandlerSpec(
+        "start_tuning_job", "ntm_tuning.handlers.start_tuning_job.handler", "Starts the tuning job"
+    ),
+    HandlerSpec(
+        "describe_tuning_job",
+        "ntm_tuning.handlers.describe_tuning_job.handler",
+        "Describes the tuning job",
+    ),
     # Reads every training job's log and streams a held-out channel to score the topics.
     HandlerSpec(
-        "summarize",
-        "ntm_tuning.handlers.summarize.handler",
+        "summarize_results",
+        "ntm_tuning.handlers.summarize_results.handler",
         "Summarizes the tuning job's results into a report",
         timeout_seconds=300,
         memory_size=1024,
     ),
-    HandlerSpec("publish", "ntm_tuning.handlers.publish.handler", "Publishes a result event"),
-    HandlerSpec("stop", "ntm_tuning.handlers.stop.handler", "Stops an overdue tuning job"),
     HandlerSpec(
-        "admit",
-        "ntm_tuning.handlers.admit.handler",
+        "publish_outcome", "ntm_tuning.handlers.publish_outcome.handler", "Publishes a result event"
+    ),
+    HandlerSpec(
+        "stop_tuning_job",
+        "ntm_tuning.handlers.stop_tuning_job.handler",
+        "Stops an overdue tuning job",
+    ),
+    HandlerSpec(
+        "acquire_capacity",
+        "ntm_tuning.handlers.acquire_capacity.handler",
         "Takes one of the concurrent tuning job slots",
     ),
-    HandlerSpec("release", "ntm_tuning.handlers.release.handler", "Gives a tuning job slot back"),
     HandlerSpec(
-        "cleanup",
-        "ntm_tuning.handlers.cleanup.handler",
+        "release_capacity",
+        "ntm_tuning.handlers.release_capacity.handler",
+        "Gives a tuning job slot back",
+    ),
+    HandlerSpec(
+        "clean_up",
+        "ntm_tuning.handlers.clean_up.handler",
         "Stops the jobs of an execution that ended early and frees its slot",
     ),
     HandlerSpec(
-        "prepare_start",
-        "ntm_tuning.handlers.prepare_start.handler",
+        "start_dataset_preparation",
+        "ntm_tuning.handlers.start_dataset_preparation.handler",
         "Starts the dataset preparation processing job",
     ),
     HandlerSpec(
-        "prepare_poll",
-        "ntm_tuning.handlers.prepare_poll.handler",
+        "describe_dataset_preparation",
+        "ntm_tuning.handlers.describe_dataset_preparation.handler",
         "Describes the dataset preparation processing job",
     ),
     HandlerSpec(
-        "prepare_finish",
-        "ntm_tuning.handlers.prepare_finish.handler",
+        "build_tuning_job",
+        "ntm_tuning.handlers.build_tuning_job.handler",
         "Builds the tuning job from the prepared dataset",
         timeout_seconds=120,
     ),
@@ -100,10 +120,9 @@ class TuningHandlers(Construct):
     Each function has its own role that may write only to its own log group (so no managed
     policy is needed); the stack grants everything else.
 
-    Attributes: ``validate``, ``start``, ``poll``, ``summarize``, ``publish``, ``stop``,
-    ``admit``, ``release``, ``prepare_start``, ``prepare_poll``, ``prepare_finish`` (the
-    workflow's steps), ``cleanup`` (invoked by EventBridge when an execution ends early)
-    (``lambda_.Function``), ``functions`` and ``log_groups`` (by handler name).
+    Attributes: ``functions`` (``lambda_.Function``) and ``log_groups``, by handler name: the
+    name of the handler's module, which is named after the state that invokes it
+    (``clean_up`` is invoked by EventBridge when an execution ends early).
     """
 
     def __init__(
@@ -192,16 +211,3 @@ class TuningHandlers(Construct):
             )
             self.functions[spec.name] = function
             self.log_groups[spec.name] = log_group
-
-        self.validate = self.functions["validate"]
-        self.start = self.functions["start"]
-        self.poll = self.functions["poll"]
-        self.summarize = self.functions["summarize"]
-        self.publish = self.functions["publish"]
-        self.stop = self.functions["stop"]
-        self.admit = self.functions["admit"]
-        self.release = self.functions["release"]
-        self.cleanup = self.functions["cleanup"]
-        self.prepare_start = self.functions["prepare_start"]
-        self.prepare_poll = self.functions["prepare_poll"]
-        self.prepare_finish = self.functions["prepare_finish"]

@@ -38,19 +38,19 @@ SERVICE_NAME = "ntm-tuning"
 # start, prepare_start), terminal events (publish), and the clean-up of executions that ended
 # early.
 LEDGER_ACTIONS = {
-    "validate": ("dynamodb:GetItem", "dynamodb:PutItem"),
-    "start": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+    "validate_request": ("dynamodb:GetItem", "dynamodb:PutItem"),
+    "start_tuning_job": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
     # PutItem: Ledger.acquire creates the capacity item on first use (conditional put).
-    "admit": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-    "release": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+    "acquire_capacity": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+    "release_capacity": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
     # Reads the last progress event published for its execution, records the next one.
-    "poll": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
-    "cleanup": ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+    "describe_tuning_job": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+    "clean_up": ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
     # Reserves and records the request's one terminal event (conditional updates).
-    "publish": ("dynamodb:UpdateItem",),
+    "publish_outcome": ("dynamodb:UpdateItem",),
     # Records the execution's processing job (a put of its job record), so that the clean-up
     # of an execution that ended early can stop it.
-    "prepare_start": ("dynamodb:PutItem",),
+    "start_dataset_preparation": ("dynamodb:PutItem",),
 }
 
 
@@ -161,14 +161,19 @@ class NtmTuningStack(Stack):
             removal_policy=removal_policy,
         )
 
-        grant_object_read(handlers.validate, bucket=storage.data_bucket, key=storage.key)
+        grant_object_read(
+            handlers.functions["validate_request"], bucket=storage.data_bucket, key=storage.key
+        )
         # Warm-start parents are described (status, hyperparameters, tags) before starting.
-        for checks_parents in (handlers.validate, handlers.prepare_finish):
+        for checks_parents in (
+            handlers.functions["validate_request"],
+            handlers.functions["build_tuning_job"],
+        ):
             grant_sagemaker(
                 checks_parents, tuning_job_actions=[DESCRIBE_TUNING_JOB, "sagemaker:ListTags"]
             )
         grant_object_put(
-            handlers.validate,
+            handlers.functions["validate_request"],
             bucket=storage.data_bucket,
             key=storage.key,
             key_prefix=config.prepared_prefix,
@@ -178,7 +183,7 @@ class NtmTuningStack(Stack):
             ),
         )
         grant_sagemaker(
-            handlers.start,
+            handlers.functions["start_tuning_job"],
             tuning_job_actions=[
                 "sagemaker:CreateHyperParameterTuningJob",
                 DESCRIBE_TUNING_JOB,
@@ -188,18 +193,18 @@ class NtmTuningStack(Stack):
             # Tags on the tuning job are copied onto every training job it starts.
             training_job_actions=["sagemaker:AddTags"],
         )
-        sagemaker.grant_pass_to_sagemaker(handlers.start)
+        sagemaker.grant_pass_to_sagemaker(handlers.functions["start_tuning_job"])
         # The poll publishes progress events: billable time so far comes from the training jobs.
         grant_sagemaker(
-            handlers.poll,
+            handlers.functions["describe_tuning_job"],
             tuning_job_actions=[
                 DESCRIBE_TUNING_JOB,
                 "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
             ],
         )
-        results.bus.grant_put_events_to(handlers.poll)
+        results.bus.grant_put_events_to(handlers.functions["describe_tuning_job"])
         grant_sagemaker(
-            handlers.summarize,
+            handlers.functions["summarize_results"],
             tuning_job_actions=[
                 DESCRIBE_TUNING_JOB,
                 "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
@@ -207,15 +212,15 @@ class NtmTuningStack(Stack):
             training_job_actions=["sagemaker:DescribeTrainingJob"],
         )
         grant_object_put(
-            handlers.summarize,
+            handlers.functions["summarize_results"],
             bucket=storage.artifacts_bucket,
             key=storage.key,
             key_prefix=REPORT_PREFIX,
         )
         # Topics: every training job's log, and the held-out channel and vocabulary for NPMI.
-        grant_training_logs_read(handlers.summarize)
+        grant_training_logs_read(handlers.functions["summarize_results"])
         grant_prefix_read(
-            handlers.summarize,
+            handlers.functions["summarize_results"],
             bucket=storage.data_bucket,
             key=storage.key,
             key_prefix="",
@@ -225,15 +230,15 @@ class NtmTuningStack(Stack):
                 "the data bucket, and the wildcard is limited to that bucket."
             ),
         )
-        results.bus.grant_put_events_to(handlers.publish)
+        results.bus.grant_put_events_to(handlers.functions["publish_outcome"])
         grant_sagemaker(
-            handlers.stop,
+            handlers.functions["stop_tuning_job"],
             tuning_job_actions=["sagemaker:StopHyperParameterTuningJob", DESCRIBE_TUNING_JOB],
         )
         for name, actions in LEDGER_ACTIONS.items():
             ledger.grant(handlers.functions[name], actions)
         grant_sagemaker(
-            handlers.cleanup,
+            handlers.functions["clean_up"],
             tuning_job_actions=[DESCRIBE_TUNING_JOB, "sagemaker:StopHyperParameterTuningJob"],
             # An aborted execution's dataset preparation job is stopped too.
             processing_job_actions=[DESCRIBE_PROCESSING_JOB, "sagemaker:StopProcessingJob"],
@@ -242,17 +247,20 @@ class NtmTuningStack(Stack):
         # Dataset preparation: start the processing job (validation wrote its config file under
         # the prepared prefix), watch it, then build the tuning job from what it wrote.
         grant_sagemaker(
-            handlers.prepare_start,
+            handlers.functions["start_dataset_preparation"],
             processing_job_actions=[
                 "sagemaker:CreateProcessingJob",
                 DESCRIBE_PROCESSING_JOB,
                 "sagemaker:AddTags",
             ],
         )
-        preparation.grant_pass_to_sagemaker(handlers.prepare_start)
-        grant_sagemaker(handlers.prepare_poll, processing_job_actions=[DESCRIBE_PROCESSING_JOB])
+        preparation.grant_pass_to_sagemaker(handlers.functions["start_dataset_preparation"])
+        grant_sagemaker(
+            handlers.functions["describe_dataset_preparation"],
+            processing_job_actions=[DESCRIBE_PROCESSING_JOB],
+        )
         grant_prefix_read(
-            handlers.prepare_finish,
+            handlers.functions["build_tuning_job"],
             bucket=storage.data_bucket,
             key=storage.key,
             key_prefix=config.prepared_prefix,
@@ -261,22 +269,12 @@ class NtmTuningStack(Stack):
                 f"the {config.prepared_prefix} prefix only."
             ),
         )
-        results.bus.grant_put_events_to(handlers.cleanup)
+        results.bus.grant_put_events_to(handlers.functions["clean_up"])
 
         workflow = TuningWorkflow(
             self,
             "Workflow",
-            validate=handlers.validate,
-            start=handlers.start,
-            poll=handlers.poll,
-            summarize=handlers.summarize,
-            publish=handlers.publish,
-            stop=handlers.stop,
-            admit=handlers.admit,
-            release=handlers.release,
-            prepare_start=handlers.prepare_start,
-            prepare_poll=handlers.prepare_poll,
-            prepare_finish=handlers.prepare_finish,
+            functions=handlers.functions,
             poll_interval_seconds=config.poll_interval_seconds,
             capacity_wait_seconds=config.capacity_wait_seconds,
             key=storage.key,
@@ -297,7 +295,7 @@ class NtmTuningStack(Stack):
             self,
             "OrphanCleanup",
             state_machine=workflow.state_machine,
-            function=handlers.cleanup,
+            function=handlers.functions["clean_up"],
             dead_letters=dead_letters,
             dead_letter_queue=cleanup_dlq,
         )

@@ -3,6 +3,7 @@ summarize, publish, release."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -46,17 +47,7 @@ class TuningWorkflow(Construct):
         scope: Construct,
         id: str,
         *,
-        validate: lambda_.IFunction,
-        start: lambda_.IFunction,
-        poll: lambda_.IFunction,
-        summarize: lambda_.IFunction,
-        publish: lambda_.IFunction,
-        stop: lambda_.IFunction,
-        admit: lambda_.IFunction,
-        release: lambda_.IFunction,
-        prepare_start: lambda_.IFunction,
-        prepare_poll: lambda_.IFunction,
-        prepare_finish: lambda_.IFunction,
+        functions: Mapping[str, lambda_.IFunction],
         poll_interval_seconds: int,
         capacity_wait_seconds: int,
         key: kms.IKey,
@@ -65,16 +56,23 @@ class TuningWorkflow(Construct):
     ) -> None:
         super().__init__(scope, id)
 
-        def invoke(name: str, function: lambda_.IFunction, **options: Any) -> tasks.LambdaInvoke:
+        invoked: list[lambda_.IFunction] = []
+
+        def invoke(name: str, handler: str, **options: Any) -> tasks.LambdaInvoke:
             """A state that calls one of the handlers; its result is the handler's return."""
+            invoked.append(functions[handler])
             return tasks.LambdaInvoke(
-                self, name, lambda_function=function, payload_response_only=True, **options
+                self,
+                name,
+                lambda_function=functions[handler],
+                payload_response_only=True,
+                **options,
             )
 
         def publisher(name: str, detail_type: str) -> tasks.LambdaInvoke:
             task = invoke(
                 name,
-                publish,
+                "publish_outcome",
                 payload=sfn.TaskInput.from_object(
                     {
                         "detail_type": detail_type,
@@ -143,7 +141,7 @@ class TuningWorkflow(Construct):
         release_capacity = retry_ledger_throttling(
             invoke(
                 "Release capacity",
-                release,
+                "release_capacity",
                 payload=sfn.TaskInput.from_object(
                     {"execution_id": sfn.JsonPath.string_at("$$.Execution.Id")}
                 ),
@@ -170,7 +168,7 @@ class TuningWorkflow(Construct):
             retry_throttling(
                 invoke(
                     "Validate request",
-                    validate,
+                    "validate_request",
                     payload=sfn.TaskInput.from_object(
                         {
                             "delivery": sfn.JsonPath.entire_payload,
@@ -185,7 +183,7 @@ class TuningWorkflow(Construct):
             retry_ledger_throttling(
                 invoke(
                     "Acquire capacity",
-                    admit,
+                    "acquire_capacity",
                     payload=sfn.TaskInput.from_object(
                         {
                             "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
@@ -206,7 +204,7 @@ class TuningWorkflow(Construct):
             retry_throttling(
                 invoke(
                     "Start tuning job",
-                    start,
+                    "start_tuning_job",
                     payload=sfn.TaskInput.from_object(
                         {
                             "tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name"),
@@ -232,7 +230,7 @@ class TuningWorkflow(Construct):
             retry_throttling(
                 invoke(
                     states.DESCRIBE_TUNING_JOB,
-                    poll,
+                    "describe_tuning_job",
                     payload=sfn.TaskInput.from_object(
                         {
                             "tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name"),
@@ -256,7 +254,7 @@ class TuningWorkflow(Construct):
             retry_throttling(
                 invoke(
                     "Stop tuning job",
-                    stop,
+                    "stop_tuning_job",
                     payload=sfn.TaskInput.from_object(
                         {"tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name")}
                     ),
@@ -268,7 +266,7 @@ class TuningWorkflow(Construct):
             retry_throttling(
                 invoke(
                     "Summarize results",
-                    summarize,
+                    "summarize_results",
                     # No Parameters: the function receives the whole state. (A `$` payload
                     # would render `"Parameters": "$"` here, which Step Functions rejects.)
                     result_path="$.result",
@@ -317,7 +315,7 @@ class TuningWorkflow(Construct):
             retry_throttling(
                 invoke(
                     "Start dataset preparation",
-                    prepare_start,
+                    "start_dataset_preparation",
                     payload=sfn.TaskInput.from_object(
                         {
                             "preparation": sfn.JsonPath.object_at("$.preparation"),
@@ -344,7 +342,7 @@ class TuningWorkflow(Construct):
             retry_throttling(
                 invoke(
                     states.DESCRIBE_PREPARATION,
-                    prepare_poll,
+                    "describe_dataset_preparation",
                     payload=sfn.TaskInput.from_object(
                         {
                             "processing_job_name": sfn.JsonPath.string_at(
@@ -362,7 +360,7 @@ class TuningWorkflow(Construct):
             retry_throttling(
                 invoke(
                     "Build tuning job",
-                    prepare_finish,
+                    "build_tuning_job",
                     payload=sfn.TaskInput.from_object(
                         {
                             "state": sfn.JsonPath.entire_payload,
@@ -426,19 +424,6 @@ class TuningWorkflow(Construct):
             tracing_enabled=True,
         )
 
-        functions = (
-            validate,
-            start,
-            poll,
-            summarize,
-            publish,
-            stop,
-            admit,
-            release,
-            prepare_start,
-            prepare_poll,
-            prepare_finish,
-        )
         acknowledge(
             self.state_machine.role,
             "AwsSolutions-IAM5",
@@ -446,7 +431,7 @@ class TuningWorkflow(Construct):
                 "Step Functions' Lambda task grant covers each function and its version/alias "
                 "qualifiers (`<arn>:*`); only the functions this workflow's states invoke."
             ),
-            findings=[f"Resource::{arn_ref(fn)}:*" for fn in functions],
+            findings=[f"Resource::{arn_ref(fn)}:*" for fn in dict.fromkeys(invoked)],
         )
         acknowledge(
             self.state_machine.role,

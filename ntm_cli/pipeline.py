@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from ntm_tuning import events, naming, steps
+from ntm_tuning import events, intake, naming, outcomes
 from ntm_tuning.errors import Violation
 from ntm_tuning.ledger import Ledger
 from ntm_tuning.locations import split_uri
@@ -47,12 +47,14 @@ def read_request(path: Path) -> tuple[bytes, dict[str, Any]]:
         fail(f"{path}: no such file", INVALID_INPUT)
     except OSError as error:
         fail(f"{path}: cannot read it ({error.strerror})", INVALID_INPUT)
-    if len(raw) > steps.MAX_REQUEST_BYTES:
+    if len(raw) > intake.MAX_REQUEST_BYTES:
         raise InvalidRequest(
             path,
             [
                 Violation(
-                    "request", "max_size", f"is {len(raw)} bytes; at most {steps.MAX_REQUEST_BYTES}"
+                    "request",
+                    "max_size",
+                    f"is {len(raw)} bytes; at most {intake.MAX_REQUEST_BYTES}",
                 )
             ],
         )
@@ -71,7 +73,7 @@ def read_request(path: Path) -> tuple[bytes, dict[str, Any]]:
         raise InvalidRequest(
             path, [Violation("request", "json_depth", "nests arrays or objects too deeply")]
         ) from error
-    violations = steps.request_violations(body)
+    violations = intake.request_violations(body)
     if violations:
         raise InvalidRequest(path, violations)
     return raw, body
@@ -288,8 +290,8 @@ class Pipeline:
                 published = state.get("published") if isinstance(state, dict) else None
                 if isinstance(published, dict) and published.get("detail_type"):
                     detail_type = str(published["detail_type"])
-                    detail = steps.published_detail(
-                        steps.build_detail(detail_type, state),
+                    detail = outcomes.published_detail(
+                        outcomes.build_detail(detail_type, state),
                         os.environ.get(events.ENGINE_VARIABLE),
                     )
                     return Outcome(status, detail_type, detail, None, None)

@@ -13,7 +13,7 @@ suites), each group of modules against the tests of its own layer (GROUPS).
 
 Prints every surviving mutant and the score: killed / (killed + survived), a mutant that no
 test reaches counted as a survivor. `--show GROUP NAME` prints one mutant's diff; `--only GLOB`
-mutates other files (e.g. `make mutation ARGS="--only ntm_tuning/builder.py"`).
+mutates other files (e.g. `make mutation ARGS="--only ntm_tuning/job_definition.py"`).
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def main() -> int:
         "--only",
         action="append",
         default=[],
-        help="glob of files to mutate, e.g. ntm_tuning/builder.py",
+        help="glob of files to mutate, e.g. ntm_tuning/job_definition.py",
     )
     parser.add_argument("--group", choices=sorted(GROUPS), help="run one group only")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)

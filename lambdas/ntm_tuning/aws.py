@@ -148,7 +148,7 @@ def _chunks(body: Any, size: int = 1 << 20) -> Iterator[bytes]:
         body.close()
 
 
-class TuningJobs:
+class SageMakerJobs:
     """The SageMaker side: tuning jobs and their training jobs."""
 
     def __init__(self, sagemaker: SageMakerClient | None = None) -> None:

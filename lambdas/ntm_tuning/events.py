@@ -7,9 +7,10 @@ JSON Schemas under ``schemas/`` are generated from them, and a test fails if the
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 
 from . import naming
 
@@ -49,6 +50,16 @@ class EventDelivery(_Contract):
 
 
 Delivery = Annotated[S3Delivery | EventDelivery, Field(discriminator="origin")]
+
+
+@cache
+def _deliveries() -> TypeAdapter[S3Delivery | EventDelivery]:
+    return TypeAdapter(Delivery)
+
+
+def parse_delivery(raw: dict[str, Any]) -> S3Delivery | EventDelivery:
+    """A trigger's delivery (the execution's input), or ValidationError."""
+    return _deliveries().validate_python(raw)
 
 
 # -- where a request came from ------------------------------------------------------------
@@ -166,6 +177,18 @@ class TrainingJobCounters(_Contract):
     retryable_error: int = 0
     non_retryable_error: int = 0
     stopped: int = 0
+
+    @classmethod
+    def of(cls, job: dict[str, Any]) -> TrainingJobCounters:
+        """The counters of a DescribeHyperParameterTuningJob response."""
+        raw = job.get("TrainingJobStatusCounters", {})
+        return cls(
+            completed=raw.get("Completed", 0),
+            in_progress=raw.get("InProgress", 0),
+            retryable_error=raw.get("RetryableError", 0),
+            non_retryable_error=raw.get("NonRetryableError", 0),
+            stopped=raw.get("Stopped", 0),
+        )
 
 
 FailureCode = Literal[

@@ -1,11 +1,18 @@
-"""Corpus requests: the SageMaker Processing job that prepares the dataset, and the tuning
-request that follows from what it wrote."""
+"""Corpus requests: the SageMaker Processing job that prepares the dataset (states "Start
+dataset preparation" and "Describe dataset preparation"), and the tuning request that follows
+from what it wrote."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from .builder import S3Location, has_instance_storage
+from botocore.exceptions import ClientError
+
+from .aws import SageMakerJobs, error_code
+from .instances import has_instance_storage
+from .ledger import Ledger
+from .locations import S3Location
 from .naming import processing_job_name
 from .request import DataChannels, TuningRequest
 from .settings import Settings
@@ -124,3 +131,37 @@ def prepared_request(
         content_type="application/x-recordio-protobuf",
     )
     return request.model_copy(update={"data": data, "corpus": None})
+
+
+def start_dataset_preparation(
+    plan: dict[str, Any],
+    execution_id: str,
+    request: dict[str, Any],
+    jobs: SageMakerJobs,
+    ledger: Ledger,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Start the preparation job once (its settings are in S3 since validation)."""
+    try:
+        arn = jobs.create_processing(plan["create_request"])
+    except ClientError as error:
+        if error_code(error) != "ResourceInUse":
+            raise
+        arn = str(jobs.describe_processing(plan["processing_job_name"])["ProcessingJobArn"])
+    ledger.record_job(
+        execution_id,
+        request,
+        now=now or datetime.now(UTC),
+        processing_job_name=plan["processing_job_name"],
+    )
+    return {"processing_job_arn": arn}
+
+
+def describe_dataset_preparation(processing_job_name: str, jobs: SageMakerJobs) -> dict[str, Any]:
+    job = jobs.describe_processing(processing_job_name)
+    return {
+        "status": job["ProcessingJobStatus"],
+        "failure_reason": job.get("FailureReason"),
+        "exit_message": job.get("ExitMessage"),
+    }

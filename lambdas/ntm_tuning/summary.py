@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from . import events
+from .cost import cost_usd
 from .ntm import OBJECTIVE_METRIC
 
 
@@ -32,13 +33,6 @@ def _finite(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
-
-
-def cost_usd(billable_seconds: int, estimate: dict[str, Any]) -> float:
-    """What ``billable_seconds`` cost: seconds x instances x the hourly price of the estimate."""
-    return round(
-        billable_seconds * estimate["instance_count"] * estimate["hourly_price_usd"] / 3600, 4
-    )
 
 
 def rank_training_jobs(

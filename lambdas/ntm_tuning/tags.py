@@ -14,15 +14,21 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
+
+from .events import EventOrigin, S3Origin, origin_of_dict
 
 TAG_CHARACTERS = r"\p{L}\p{Z}\p{N}_.:/=+\-@"
 TAG_PATTERN = rf"^([{TAG_CHARACTERS}]*)$"
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
+# The pipeline's own tags on the jobs it starts; a request's tags may not use the prefix.
+TAG_PREFIX = "ntm-tuning:"
+EXECUTION_TAG = f"{TAG_PREFIX}execution"
+REQUEST_ID_TAG = f"{TAG_PREFIX}request-id"
 _PUNCTUATION = frozenset("_.:/=+-@")
 _ELLIPSIS = "..."
 
@@ -90,3 +96,25 @@ TagValue = Annotated[
     Field(max_length=TAG_VALUE_MAX, description=_RULE),
     AfterValidator(_tag_text(TAG_VALUE_MAX)),
 ]
+
+
+def job_tags(request: dict[str, Any], execution_id: str) -> dict[str, str]:
+    """The pipeline's tags on a request's jobs: its id, execution, origin and name.
+
+    ``request``: the state's ``request_id``, ``request_name`` and ``origin``. Object keys and
+    event sources may hold characters SageMaker refuses in a tag; the events carry them
+    untouched."""
+    tags = {
+        REQUEST_ID_TAG: request["request_id"],
+        EXECUTION_TAG: execution_id,
+        f"{TAG_PREFIX}origin": origin_text(origin_of_dict(request["origin"])),
+    }
+    if request.get("request_name"):
+        tags[f"{TAG_PREFIX}name"] = request["request_name"]
+    return {key: tag_value(value) for key, value in tags.items()}
+
+
+def origin_text(origin: S3Origin | EventOrigin) -> str:
+    if isinstance(origin, S3Origin):
+        return f"s3://{origin.bucket}/{origin.key}"
+    return f"event:{origin.source}:{origin.event_id}"

@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .aws import TuningJobs, error_code
+from .aws import SageMakerJobs, error_code
 from .errors import Violation
 from .naming import JOB_NAME_PREFIX
 
@@ -36,7 +36,7 @@ class ParentJob:
     tags: dict[str, str]
 
 
-def describe_parents(names: list[str], jobs: TuningJobs) -> list[ParentJob]:
+def describe_parents(names: list[str], jobs: SageMakerJobs) -> list[ParentJob]:
     """Each parent this pipeline may describe (its own name prefix); others are left out."""
     found = []
     for name in names:

@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ntm_tuning.handlers import publish, validate
+from ntm_tuning.handlers import publish_outcome, validate_request
 from ntm_tuning.ntm import HYPERPARAMETERS, Kind
 
 from tests.handlers.conftest import Aws, LambdaContext, example_request
@@ -38,9 +38,9 @@ def handle(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Validate one upload, publish its outcome if it has one; the result and the events."""
     delivery = aws.put_request(body, key=key or f"requests/property-{next(_keys)}.json")
-    result = validate.handler({"delivery": delivery, "execution_id": EXECUTION}, context)
+    result = validate_request.handler({"delivery": delivery, "execution_id": EXECUTION}, context)
     if result["outcome"] == "rejected":
-        publish.handler(
+        publish_outcome.handler(
             {
                 "detail_type": "NTM Tuning Request Rejected",
                 "state": result,

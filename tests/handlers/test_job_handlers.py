@@ -11,19 +11,19 @@ import boto3
 import jsonschema
 import pytest
 from botocore.stub import ANY, Stubber
-from ntm_tuning.aws import TuningJobs
+from ntm_tuning.aws import SageMakerJobs
 from ntm_tuning.errors import SageMakerThrottled
 from ntm_tuning.handlers import (
     _runtime,
-    admit,
-    cleanup,
-    poll,
-    publish,
-    release,
-    start,
-    stop,
-    summarize,
-    validate,
+    acquire_capacity,
+    clean_up,
+    describe_tuning_job,
+    publish_outcome,
+    release_capacity,
+    start_tuning_job,
+    stop_tuning_job,
+    summarize_results,
+    validate_request,
 )
 from ntm_tuning.ledger import Ledger
 
@@ -36,7 +36,7 @@ EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:run-1"
 
 def accepted(aws: Aws, context: LambdaContext) -> dict[str, Any]:
     aws.put_dataset(vocabulary=100)
-    state = validate.handler(
+    state = validate_request.handler(
         {"delivery": aws.put_request(example_request()), "execution_id": EXECUTION}, context
     )
     assert state["outcome"] == "accepted"
@@ -56,14 +56,17 @@ def test_start_creates_one_job_however_often_it_is_delivered(
     aws: Aws, context: LambdaContext
 ) -> None:
     state = accepted(aws, context)
-    first = start.handler(start_event(state), context)
+    first = start_tuning_job.handler(start_event(state), context)
     assert first["duplicate"] is False
     assert first["tuning_job_arn"].endswith(
         f"hyper-parameter-tuning-job/{state['tuning_job_name']}"
     )
     # The same execution retrying the step owns the job; another execution is a duplicate.
-    assert start.handler(start_event(state), context)["duplicate"] is False
-    assert start.handler(start_event(state, "another-execution"), context)["duplicate"] is True
+    assert start_tuning_job.handler(start_event(state), context)["duplicate"] is False
+    assert (
+        start_tuning_job.handler(start_event(state, "another-execution"), context)["duplicate"]
+        is True
+    )
     jobs = aws.sagemaker.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"]
     assert [j["HyperParameterTuningJobName"] for j in jobs] == [state["tuning_job_name"]]
 
@@ -72,7 +75,7 @@ def stubbed_sagemaker(monkeypatch: pytest.MonkeyPatch, module: Any) -> Stubber:
     client = boto3.client("sagemaker", region_name=REGION)
     stubber = Stubber(client)
     stubber.activate()
-    monkeypatch.setattr(module, "tuning_jobs", lambda: TuningJobs(client))
+    monkeypatch.setattr(module, "tuning_jobs", lambda: SageMakerJobs(client))
     return stubber
 
 
@@ -80,45 +83,50 @@ def test_start_turns_throttling_into_a_retryable_error(
     aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = accepted(aws, context)
-    stubber = stubbed_sagemaker(monkeypatch, start)
+    stubber = stubbed_sagemaker(monkeypatch, start_tuning_job)
     stubber.add_client_error(
         "create_hyper_parameter_tuning_job", "ThrottlingException", "slow down"
     )
     with pytest.raises(SageMakerThrottled):
-        start.handler(start_event(state), context)
+        start_tuning_job.handler(start_event(state), context)
 
 
 def test_start_lets_sagemaker_refusals_fail_the_step(
     aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = accepted(aws, context)
-    stubber = stubbed_sagemaker(monkeypatch, start)
+    stubber = stubbed_sagemaker(monkeypatch, start_tuning_job)
     stubber.add_client_error("create_hyper_parameter_tuning_job", "ValidationException", "bad role")
     with pytest.raises(Exception, match="bad role"):
-        start.handler(start_event(state), context)
+        start_tuning_job.handler(start_event(state), context)
 
 
 def test_start_out_of_sagemaker_capacity_gives_its_slot_back(
     aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = accepted(aws, context)
-    assert admit.handler({"execution_id": EXECUTION, "tuning_job_name": "x"}, context)["admitted"]
-    stubber = stubbed_sagemaker(monkeypatch, start)
+    assert acquire_capacity.handler({"execution_id": EXECUTION, "tuning_job_name": "x"}, context)[
+        "admitted"
+    ]
+    stubber = stubbed_sagemaker(monkeypatch, start_tuning_job)
     stubber.add_client_error("create_hyper_parameter_tuning_job", "ResourceLimitExceeded", "quota")
-    result = start.handler(start_event(state), context)
+    result = start_tuning_job.handler(start_event(state), context)
     assert result == {"tuning_job_arn": None, "duplicate": False, "capacity_exhausted": True}
-    assert release.handler({"execution_id": EXECUTION}, context) == {
+    assert release_capacity.handler({"execution_id": EXECUTION}, context) == {
         "released": False,
         "in_flight": 0,
     }
 
 
 def test_admission_never_exceeds_the_limit(aws: Aws, context: LambdaContext) -> None:
-    results = [admit.handler({"execution_id": f"e-{i}"}, context) for i in range(4)]
+    results = [acquire_capacity.handler({"execution_id": f"e-{i}"}, context) for i in range(4)]
     assert [r["admitted"] for r in results] == [True, True, False, False]  # limit 2
-    assert admit.handler({"execution_id": "e-1"}, context)["admitted"] is True  # a retry
-    assert release.handler({"execution_id": "e-0"}, context) == {"released": True, "in_flight": 1}
-    assert admit.handler({"execution_id": "e-3"}, context) == {
+    assert acquire_capacity.handler({"execution_id": "e-1"}, context)["admitted"] is True  # a retry
+    assert release_capacity.handler({"execution_id": "e-0"}, context) == {
+        "released": True,
+        "in_flight": 1,
+    }
+    assert acquire_capacity.handler({"execution_id": "e-3"}, context) == {
         "admitted": True,
         "in_flight": 2,
         "limit": 2,
@@ -152,10 +160,10 @@ def test_cleanup_stops_the_orphaned_job_and_frees_capacity(
     aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch, status: str, published: str
 ) -> None:
     state = accepted(aws, context)
-    admit.handler({"execution_id": EXECUTION}, context)
-    start.handler(start_event(state), context)
+    acquire_capacity.handler({"execution_id": EXECUTION}, context)
+    start_tuning_job.handler(start_event(state), context)
     name = state["tuning_job_name"]
-    stubber = stubbed_sagemaker(monkeypatch, cleanup)
+    stubber = stubbed_sagemaker(monkeypatch, clean_up)
     stubber.add_response(
         "describe_hyper_parameter_tuning_job",
         described_job(name, "InProgress"),
@@ -164,7 +172,7 @@ def test_cleanup_stops_the_orphaned_job_and_frees_capacity(
     stubber.add_response(
         "stop_hyper_parameter_tuning_job", {}, {"HyperParameterTuningJobName": name}
     )
-    result = cleanup.handler(status_change(EXECUTION, status), context)
+    result = clean_up.handler(status_change(EXECUTION, status), context)
     stubber.assert_no_pending_responses()
     assert result["stopped"] is True and result["released"] is True
     events = aws.published()
@@ -190,7 +198,7 @@ def test_cleanup_stops_the_orphaned_job_and_frees_capacity(
         described_job(name, "Stopped"),
         {"HyperParameterTuningJobName": name},
     )
-    again = cleanup.handler(status_change(EXECUTION, status), context)
+    again = clean_up.handler(status_change(EXECUTION, status), context)
     assert again.get("already_published") is True
     assert aws.published() == []
 
@@ -198,15 +206,15 @@ def test_cleanup_stops_the_orphaned_job_and_frees_capacity(
 def test_cleanup_of_a_failed_execution_that_published_its_outcome_publishes_nothing(
     aws: Aws, context: LambdaContext
 ) -> None:
-    state = validate.handler(
+    state = validate_request.handler(
         {"delivery": aws.put_request("{}"), "execution_id": EXECUTION}, context
     )
-    publish.handler(
+    publish_outcome.handler(
         {"detail_type": "NTM Tuning Request Rejected", "state": state, "execution_id": EXECUTION},
         context,
     )
     assert [e["detail-type"] for e in aws.published()] == ["NTM Tuning Request Rejected"]
-    result = cleanup.handler(status_change(EXECUTION, "FAILED"), context)
+    result = clean_up.handler(status_change(EXECUTION, "FAILED"), context)
     assert result.get("already_published") is True
     assert aws.published() == []
 
@@ -214,11 +222,11 @@ def test_cleanup_of_a_failed_execution_that_published_its_outcome_publishes_noth
 def test_cleanup_of_a_failed_execution_names_the_error(aws: Aws, context: LambdaContext) -> None:
     aws.put_dataset()
     delivery = aws.put_request(example_request())
-    validate.handler({"delivery": delivery, "execution_id": EXECUTION}, context)
+    validate_request.handler({"delivery": delivery, "execution_id": EXECUTION}, context)
     event = status_change(EXECUTION, "FAILED", delivery)
     event["detail"]["error"] = "States.DataLimitExceeded"
     event["detail"]["cause"] = "The state/task 'Validate request' returned a result too large."
-    result = cleanup.handler(event, context)
+    result = clean_up.handler(event, context)
     assert result["published"] == "NTM Tuning Job Failed"
     (published,) = aws.published()
     reason = published["detail"]["reason"]
@@ -232,10 +240,10 @@ def test_cleanup_of_a_duplicate_execution_publishes_nothing(
 ) -> None:
     aws.put_dataset()
     delivery = aws.put_request(example_request())
-    validate.handler({"delivery": delivery, "execution_id": EXECUTION}, context)
-    duplicate = validate.handler({"delivery": delivery, "execution_id": "other"}, context)
+    validate_request.handler({"delivery": delivery, "execution_id": EXECUTION}, context)
+    duplicate = validate_request.handler({"delivery": delivery, "execution_id": "other"}, context)
     assert duplicate["outcome"] == "duplicate"
-    cleanup.handler(status_change("other", "FAILED", delivery), context)
+    clean_up.handler(status_change("other", "FAILED", delivery), context)
     assert aws.published() == []
 
 
@@ -244,7 +252,7 @@ def test_cleanup_of_an_execution_aborted_before_its_job_publishes_a_failure(
 ) -> None:
     aws.put_dataset()
     delivery = aws.put_request(example_request())
-    result = cleanup.handler(status_change("aborted-early", "ABORTED", delivery), context)
+    result = clean_up.handler(status_change("aborted-early", "ABORTED", delivery), context)
     assert result["published"] == "NTM Tuning Job Failed"
     (event,) = aws.published()
     assert event["detail"]["reason"]["code"] == "ExecutionAborted"
@@ -265,7 +273,7 @@ def poll_event(state: dict[str, Any], deadline: str, execution: str = EXECUTION)
 def training_jobs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """moto has no ListTrainingJobsForHyperParameterTuningJob: the listing the poll sees."""
     listed: list[dict[str, Any]] = []
-    monkeypatch.setattr(TuningJobs, "training_jobs", lambda self, name: list(listed))
+    monkeypatch.setattr(SageMakerJobs, "training_jobs", lambda self, name: list(listed))
     return listed
 
 
@@ -273,14 +281,14 @@ def test_poll_reports_status_and_deadline(
     aws: Aws, context: LambdaContext, training_jobs: list[dict[str, Any]]
 ) -> None:
     state = accepted(aws, context)
-    start.handler(start_event(state), context)
+    start_tuning_job.handler(start_event(state), context)
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    result = poll.handler(poll_event(state, future), context)
+    result = describe_tuning_job.handler(poll_event(state, future), context)
     assert result["status"] == "Completed"  # moto's tuning jobs complete at once
     assert result["deadline_passed"] is False
     assert result["counters"]["completed"] == 1
     past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
-    late = poll.handler(poll_event(state, past), context)
+    late = describe_tuning_job.handler(poll_event(state, past), context)
     assert late["deadline_passed"] is True
 
 
@@ -288,7 +296,7 @@ def test_poll_publishes_progress_once_per_change(
     aws: Aws, context: LambdaContext, training_jobs: list[dict[str, Any]]
 ) -> None:
     state = accepted(aws, context)
-    start.handler(start_event(state), context)
+    start_tuning_job.handler(start_event(state), context)
     began = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     training_jobs.extend(
         [
@@ -298,8 +306,12 @@ def test_poll_publishes_progress_once_per_change(
         ]
     )
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    assert poll.handler(poll_event(state, future), context)["progress"] == "published"
-    assert poll.handler(poll_event(state, future), context)["progress"] == "unchanged"
+    assert (
+        describe_tuning_job.handler(poll_event(state, future), context)["progress"] == "published"
+    )
+    assert (
+        describe_tuning_job.handler(poll_event(state, future), context)["progress"] == "unchanged"
+    )
     (event,) = aws.published()
     assert event["detail-type"] == "NTM Tuning Job Progress"
     assert event["resources"] == [event["detail"]["tuning_job_arn"]]
@@ -326,11 +338,11 @@ def test_a_progress_event_that_cannot_be_published_does_not_fail_the_poll(
     training_jobs: list[dict[str, Any]],
 ) -> None:
     state = accepted(aws, context)
-    start.handler(start_event(state), context)
+    start_tuning_job.handler(start_event(state), context)
     monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
     _runtime.reset()
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    result = poll.handler(poll_event(state, future), context)
+    result = describe_tuning_job.handler(poll_event(state, future), context)
     assert result["status"] == "Completed"
     assert result["progress"].startswith("not published: ")
     # Nothing recorded: the next poll tries again.
@@ -340,12 +352,12 @@ def test_a_progress_event_that_cannot_be_published_does_not_fail_the_poll(
 def test_poll_turns_throttling_into_a_retryable_error(
     aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stubber = stubbed_sagemaker(monkeypatch, poll)
+    stubber = stubbed_sagemaker(monkeypatch, describe_tuning_job)
     stubber.add_client_error(
         "describe_hyper_parameter_tuning_job", "ThrottlingException", "slow down"
     )
     with pytest.raises(SageMakerThrottled):
-        poll.handler(
+        describe_tuning_job.handler(
             {
                 "tuning_job_name": "ntm-x",
                 "watch_deadline": datetime.now(UTC).isoformat(),
@@ -363,7 +375,7 @@ def test_poll_turns_throttling_into_a_retryable_error(
 def test_stop_stops_only_running_jobs(
     aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch, status: str, stops: bool
 ) -> None:
-    stubber = stubbed_sagemaker(monkeypatch, stop)
+    stubber = stubbed_sagemaker(monkeypatch, stop_tuning_job)
     stubber.add_response(
         "describe_hyper_parameter_tuning_job",
         described_job("ntm-x", status),
@@ -373,7 +385,7 @@ def test_stop_stops_only_running_jobs(
         stubber.add_response(
             "stop_hyper_parameter_tuning_job", {}, {"HyperParameterTuningJobName": "ntm-x"}
         )
-    assert stop.handler({"tuning_job_name": "ntm-x"}, context)["stopped"] is stops
+    assert stop_tuning_job.handler({"tuning_job_name": "ntm-x"}, context)["stopped"] is stops
     stubber.assert_no_pending_responses()
 
 
@@ -465,7 +477,7 @@ def test_summarize_ranks_jobs_writes_the_report_and_builds_a_valid_detail(
 ) -> None:
     state = accepted(aws, context)
     name = state["tuning_job_name"]
-    stubber = stubbed_sagemaker(monkeypatch, summarize)
+    stubber = stubbed_sagemaker(monkeypatch, summarize_results)
     stubber.add_response(
         "describe_hyper_parameter_tuning_job",
         described_job(name, "Completed"),
@@ -489,7 +501,7 @@ def test_summarize_ranks_jobs_writes_the_report_and_builds_a_valid_detail(
         )
     state["start"] = {"tuning_job_arn": "arn", "duplicate": False}
 
-    result = summarize.handler(state, context)
+    result = summarize_results.handler(state, context)
 
     detail = result["detail"]
     jsonschema.validate(
@@ -538,7 +550,7 @@ def test_the_best_jobs_quality_warnings_reach_the_succeeded_detail(
 ) -> None:
     state = accepted(aws, context)
     name = state["tuning_job_name"]
-    stubber = stubbed_sagemaker(monkeypatch, summarize)
+    stubber = stubbed_sagemaker(monkeypatch, summarize_results)
     stubber.add_response(
         "describe_hyper_parameter_tuning_job",
         described_job(name, "Completed"),
@@ -560,7 +572,7 @@ def test_the_best_jobs_quality_warnings_reach_the_succeeded_detail(
         stubber.add_response("describe_training_job", described, {"TrainingJobName": ANY})
     state["start"] = {"tuning_job_arn": "arn", "duplicate": False}
 
-    detail = summarize.handler(state, context)["detail"]
+    detail = summarize_results.handler(state, context)["detail"]
 
     jsonschema.validate(
         detail, json.loads((SCHEMAS / "ntm-tuning-job-succeeded.schema.json").read_text())
@@ -593,10 +605,10 @@ def test_cleanup_of_an_execution_aborted_while_preparing_stops_its_processing_jo
     aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch, status: str, stops: bool
 ) -> None:
     request = start_event(accepted(aws, context))["request"]
-    cleanup.ledger().record_job(
+    clean_up.ledger().record_job(
         EXECUTION, request, now=datetime.now(UTC), processing_job_name="ntm-prep-req"
     )
-    stubber = stubbed_sagemaker(monkeypatch, cleanup)
+    stubber = stubbed_sagemaker(monkeypatch, clean_up)
     stubber.add_response(
         "describe_processing_job",
         described_processing("ntm-prep-req", status),
@@ -604,7 +616,7 @@ def test_cleanup_of_an_execution_aborted_while_preparing_stops_its_processing_jo
     )
     if stops:
         stubber.add_response("stop_processing_job", {}, {"ProcessingJobName": "ntm-prep-req"})
-    result = cleanup.handler(status_change(EXECUTION, "ABORTED"), context)
+    result = clean_up.handler(status_change(EXECUTION, "ABORTED"), context)
     stubber.assert_no_pending_responses()
     assert result["processing_job_name"] == "ntm-prep-req"
     assert result["stopped"] is stops
@@ -635,7 +647,7 @@ DISTINCT_FIELDS = {
 def test_poll_reads_each_counter_from_its_own_field(
     aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stubber = stubbed_sagemaker(monkeypatch, poll)
+    stubber = stubbed_sagemaker(monkeypatch, describe_tuning_job)
     described = {
         **described_job("ntm-x", "InProgress"),
         "TrainingJobStatusCounters": DISTINCT_COUNTERS,
@@ -656,7 +668,7 @@ def test_poll_reads_each_counter_from_its_own_field(
         "origin": {"type": "event", "event_id": "e", "source": "s"},
         "cost_estimate": None,
     }
-    result = poll.handler(poll_event(state, future), context)
+    result = describe_tuning_job.handler(poll_event(state, future), context)
     assert result == {
         "status": "InProgress",
         "counters": DISTINCT_FIELDS,
@@ -673,9 +685,9 @@ def test_cleanup_reports_each_counter_of_the_job_it_stopped(
     aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = accepted(aws, context)
-    start.handler(start_event(state), context)
+    start_tuning_job.handler(start_event(state), context)
     name = state["tuning_job_name"]
-    stubber = stubbed_sagemaker(monkeypatch, cleanup)
+    stubber = stubbed_sagemaker(monkeypatch, clean_up)
     stubber.add_response(
         "describe_hyper_parameter_tuning_job",
         {**described_job(name, "InProgress"), "TrainingJobStatusCounters": DISTINCT_COUNTERS},
@@ -684,7 +696,7 @@ def test_cleanup_reports_each_counter_of_the_job_it_stopped(
     stubber.add_response(
         "stop_hyper_parameter_tuning_job", {}, {"HyperParameterTuningJobName": name}
     )
-    cleanup.handler(status_change(EXECUTION, "ABORTED"), context)
+    clean_up.handler(status_change(EXECUTION, "ABORTED"), context)
     (event,) = aws.published()
     assert event["detail-type"] == "NTM Tuning Job Stopped"
     assert event["detail"]["counters"] == DISTINCT_FIELDS

@@ -11,7 +11,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 from ntm_tuning.errors import LedgerThrottled
-from ntm_tuning.handlers import validate
+from ntm_tuning.handlers import validate_request
 from ntm_tuning.ledger import Ledger
 
 from tests.handlers.conftest import Aws, LambdaContext, example_request
@@ -78,7 +78,7 @@ def test_validation_claims_with_the_deployments_ttl(
 ) -> None:
     monkeypatch.setenv("LEDGER_TTL_DAYS", "3")
     aws.put_dataset()
-    state = validate.handler(
+    state = validate_request.handler(
         {"delivery": aws.put_request(example_request()), "execution_id": EXECUTION}, context
     )
     assert state["outcome"] == "accepted"

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from ntm_tuning.handlers import prepare_finish, validate
+from ntm_tuning.handlers import build_tuning_job, validate_request
 
 from tests.handlers.conftest import Aws, LambdaContext
 from tests.settings_factory import DATA_BUCKET
@@ -26,7 +26,7 @@ def corpus_request() -> dict[str, Any]:
 def prepared(aws: Aws, context: LambdaContext, documents: dict[str, int]) -> dict[str, Any]:
     """Validate a corpus request, then lay out what its Processing job would have written."""
     aws.put("corpora/demo/a.txt", "some words about topics and models")
-    state = validate.handler(
+    state = validate_request.handler(
         {"delivery": aws.put_request(corpus_request()), "execution_id": EXECUTION}, context
     )
     assert state["outcome"] == "prepare", state
@@ -45,7 +45,7 @@ def prepared(aws: Aws, context: LambdaContext, documents: dict[str, int]) -> dic
 
 
 def finish(state: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return prepare_finish.handler({"state": state, "execution_id": EXECUTION}, context)
+    return build_tuning_job.handler({"state": state, "execution_id": EXECUTION}, context)
 
 
 def test_a_prepared_dataset_is_planned_with_the_vocabulary_it_selected(

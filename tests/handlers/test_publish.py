@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from ntm_tuning.aws import EventPublisher
 from ntm_tuning.errors import EventPublishFailed
-from ntm_tuning.handlers import publish, validate
+from ntm_tuning.handlers import publish_outcome, validate_request
 
 from tests.handlers.conftest import Aws, LambdaContext, example_request
 from tests.settings_factory import BUS, REGION
@@ -28,13 +28,13 @@ def schema(detail_type: str) -> dict[str, Any]:
 
 def accepted_state(aws: Aws, context: LambdaContext) -> dict[str, Any]:
     aws.put_dataset()
-    return validate.handler(
+    return validate_request.handler(
         {"delivery": aws.put_request(example_request()), "execution_id": EXECUTION}, context
     )
 
 
 def send(detail_type: str, state: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return publish.handler(
+    return publish_outcome.handler(
         {"detail_type": detail_type, "state": state, "execution_id": EXECUTION}, context
     )
 
@@ -49,7 +49,7 @@ def only_event(aws: Aws, detail_type: str) -> dict[str, Any]:
 
 
 def test_rejection_is_published(aws: Aws, context: LambdaContext) -> None:
-    state = validate.handler(
+    state = validate_request.handler(
         {"delivery": aws.put_request("{}"), "execution_id": EXECUTION}, context
     )
     result = send("NTM Tuning Request Rejected", state, context)
@@ -143,7 +143,7 @@ def test_watch_deadline_is_published_as_a_failure(aws: Aws, context: LambdaConte
 def test_a_failed_entry_raises_so_the_state_machine_retries(
     aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state = validate.handler(
+    state = validate_request.handler(
         {"delivery": aws.put_request("{}"), "execution_id": EXECUTION}, context
     )
     client = boto3.client("events", region_name=REGION)
@@ -158,7 +158,7 @@ def test_a_failed_entry_raises_so_the_state_machine_retries(
     )
     stubber.activate()
     monkeypatch.setattr(
-        publish, "event_publisher", lambda: EventPublisher(BUS, "ntm.tuning", client)
+        publish_outcome, "event_publisher", lambda: EventPublisher(BUS, "ntm.tuning", client)
     )
     with pytest.raises(EventPublishFailed, match="InternalFailure"):
         send("NTM Tuning Request Rejected", state, context)

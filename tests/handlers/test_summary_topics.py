@@ -16,7 +16,7 @@ import boto3
 import jsonschema
 import pytest
 from botocore.exceptions import ClientError
-from ntm_tuning import steps
+from ntm_tuning import results
 from ntm_tuning.training_logs import TRAINING_LOG_GROUP, TrainingLogs
 
 from offline.moto_patches import strict_filter_log_events
@@ -164,7 +164,7 @@ def summarize(
         "origin": {"type": "event", "event_id": "e-1", "source": "com.example"},
         "vocabulary_uri": f"s3://{DATA_BUCKET}/{DATASET}auxiliary/vocab.txt",
     }
-    result = steps.summarize(
+    result = results.summarize_results(
         state,
         make_settings(**tuning),
         Jobs(jobs),  # type: ignore[arg-type]

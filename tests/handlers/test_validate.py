@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from ntm_tuning.handlers import validate
+from ntm_tuning.handlers import validate_request
 
 from tests.handlers.conftest import Aws, LambdaContext, example_request
 
@@ -14,7 +14,7 @@ EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:run-1"
 
 
 def run(delivery: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return validate.handler({"delivery": delivery, "execution_id": EXECUTION}, context)
+    return validate_request.handler({"delivery": delivery, "execution_id": EXECUTION}, context)
 
 
 def rules(result: dict[str, Any]) -> set[tuple[str, str]]:
@@ -180,7 +180,9 @@ def test_a_second_execution_for_the_same_request_is_a_duplicate(
     aws.put_dataset()
     delivery = aws.put_request(example_request())
     assert run(delivery, context)["outcome"] == "accepted"
-    again = validate.handler({"delivery": delivery, "execution_id": "another-execution"}, context)
+    again = validate_request.handler(
+        {"delivery": delivery, "execution_id": "another-execution"}, context
+    )
     assert again["outcome"] == "duplicate"
     assert again["request_id"] == run(delivery, context)["request_id"]
 
@@ -190,7 +192,9 @@ def test_duplicates_of_a_rejected_request_are_duplicates_too(
 ) -> None:
     delivery = aws.put_request("{not json")
     assert run(delivery, context)["outcome"] == "rejected"
-    again = validate.handler({"delivery": delivery, "execution_id": "another-execution"}, context)
+    again = validate_request.handler(
+        {"delivery": delivery, "execution_id": "another-execution"}, context
+    )
     assert again["outcome"] == "duplicate"
 
 
@@ -201,7 +205,9 @@ def test_duplicates_of_a_corpus_request_are_duplicates_too(
     body = {"name": "notes", "corpus": {"prefix": "corpora/notes/"}}
     delivery = aws.put_request(body)
     assert run(delivery, context)["outcome"] == "prepare"
-    again = validate.handler({"delivery": delivery, "execution_id": "another-execution"}, context)
+    again = validate_request.handler(
+        {"delivery": delivery, "execution_id": "another-execution"}, context
+    )
     assert again["outcome"] == "duplicate"
 
 

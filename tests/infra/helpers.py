@@ -10,22 +10,22 @@ from tests.infra.conftest import Synthesized
 HANDLERS = {
     name: f"ntm_tuning.handlers.{name}.handler"
     for name in (
-        "validate",
-        "start",
-        "poll",
-        "summarize",
-        "publish",
-        "stop",
-        "admit",
-        "release",
-        "cleanup",
-        "prepare_start",
-        "prepare_poll",
-        "prepare_finish",
+        "validate_request",
+        "start_tuning_job",
+        "describe_tuning_job",
+        "summarize_results",
+        "publish_outcome",
+        "stop_tuning_job",
+        "acquire_capacity",
+        "release_capacity",
+        "clean_up",
+        "start_dataset_preparation",
+        "describe_dataset_preparation",
+        "build_tuning_job",
     )
 }
 # The functions the state machine invokes; `cleanup` is invoked by an EventBridge rule.
-WORKFLOW_HANDLERS = tuple(name for name in HANDLERS if name != "cleanup")
+WORKFLOW_HANDLERS = tuple(name for name in HANDLERS if name != "clean_up")
 
 
 def function_id(synthesized: Synthesized, name: str) -> str:
@@ -34,7 +34,7 @@ def function_id(synthesized: Synthesized, name: str) -> str:
 
 def environment(synthesized: Synthesized) -> dict[str, Any]:
     """The environment every function gets (the validate function's)."""
-    function = synthesized.json["Resources"][function_id(synthesized, "validate")]
+    function = synthesized.json["Resources"][function_id(synthesized, "validate_request")]
     variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
     return variables
 

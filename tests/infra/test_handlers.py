@@ -40,7 +40,7 @@ ENVIRONMENT_KEYS = {
     "PREPARED_PREFIX",
 }
 # Functions that read more than one small object get more time.
-LONGER_TIMEOUT = {"prepare_finish"}
+LONGER_TIMEOUT = {"build_tuning_job"}
 # The summary reads every training job's log and streams a held-out channel (up to 64 MB).
 SUMMARIZE = {"timeout": 300, "memory": 1024}
 
@@ -64,7 +64,7 @@ def test_function_settings(synthesized: Synthesized, name: str) -> None:
     props = _function(synthesized, name)
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["arm64"]
-    if name == "summarize":
+    if name == "summarize_results":
         assert (props["Timeout"], props["MemorySize"]) == (
             SUMMARIZE["timeout"],
             SUMMARIZE["memory"],
@@ -107,7 +107,7 @@ def test_the_code_asset_ships_the_handlers_and_the_recordio_reader(
     staged = Path(synthesized.assembly.directory) / asset["source"]["path"]
     for module in ("preparation/recordio.py", "preparation/__init__.py"):
         assert (staged / module).read_bytes() == (root / module).read_bytes(), module
-    assert (staged / "ntm_tuning/handlers/summarize.py").is_file()
+    assert (staged / "ntm_tuning/handlers/summarize_results.py").is_file()
     assert not list(staged.rglob("__pycache__"))
     assert not list(staged.rglob("*.pyc"))
 
@@ -164,7 +164,7 @@ def test_every_function_gets_the_same_environment(synthesized: Synthesized) -> N
 
 
 def test_environment_references_the_stack_resources(synthesized: Synthesized) -> None:
-    env = _function(synthesized, "validate")["Environment"]["Variables"]
+    env = _function(synthesized, "validate_request")["Environment"]["Variables"]
     outputs = synthesized.json["Outputs"]
     (key_id,) = synthesized.resources("AWS::KMS::Key")
     sagemaker_role = next(
@@ -186,7 +186,7 @@ def test_handlers_can_parse_their_environment(synthesized: Synthesized) -> None:
     """What the stack sets is what ntm_tuning.settings.Settings.from_env reads."""
     env = {
         k: v if isinstance(v, str) else f"token-for-{k.lower()}"
-        for k, v in _function(synthesized, "start")["Environment"]["Variables"].items()
+        for k, v in _function(synthesized, "start_tuning_job")["Environment"]["Variables"].items()
     }
     settings = Settings.from_env(env)
     assert settings.tuning == synthesized.config.tuning
@@ -220,7 +220,7 @@ def test_the_code_asset_ships_the_handlers_and_the_preparation_package(
         }
         assert expected <= shipped, package
     assert {p.parts[0] for p in map(Path, shipped)} == {"ntm_tuning", "preparation"}
-    assert "ntm_tuning/handlers/validate.py" in shipped
+    assert "ntm_tuning/handlers/validate_request.py" in shipped
     assert "preparation/config.py" in shipped
 
 

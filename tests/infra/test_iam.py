@@ -139,8 +139,8 @@ def test_pass_role_only_on_the_sagemaker_roles_only_to_sagemaker(
     """`start` may pass the training role, `prepare_start` the processing role; nobody else
     may pass any role, and only to SageMaker."""
     passes = {
-        "start": {"Fn::GetAtt": [_sagemaker_role(synthesized), "Arn"]},
-        "prepare_start": {"Fn::GetAtt": [_processing_role(synthesized), "Arn"]},
+        "start_tuning_job": {"Fn::GetAtt": [_sagemaker_role(synthesized), "Arn"]},
+        "start_dataset_preparation": {"Fn::GetAtt": [_processing_role(synthesized), "Arn"]},
     }
     for name, role_arn in passes.items():
         pass_role = [
@@ -358,7 +358,7 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
     get, put, update = "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"
     return {
         # Writes a corpus request's settings under the prepared prefix once it is claimed.
-        "validate": {
+        "validate_request": {
             f"${{{data}.Arn}}/*": {"s3:GetObject", "s3:GetObjectVersion"},
             f"${{{data}.Arn}}/{prepared}*": {"s3:PutObject"},
             f"${{{data}.Arn}}": {"s3:ListBucket"},
@@ -367,7 +367,7 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
             # Warm-start parents: their status, hyperparameters and tags.
             TUNING_JOBS: {describe, "sagemaker:ListTags"},
         },
-        "start": {
+        "start_tuning_job": {
             TUNING_JOBS: {
                 "sagemaker:CreateHyperParameterTuningJob",
                 describe,
@@ -380,13 +380,13 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
             f"${{{key}.Arn}}": TABLE_KEY,
         },
         # Progress events: the last one is kept in the ledger; billable time from the jobs.
-        "poll": {
+        "describe_tuning_job": {
             TUNING_JOBS: {describe, "sagemaker:ListTrainingJobsForHyperParameterTuningJob"},
             f"${{{bus}.Arn}}": {"events:PutEvents"},
             table: {get, update},
             f"${{{key}.Arn}}": TABLE_KEY,
         },
-        "summarize": {
+        "summarize_results": {
             TUNING_JOBS: {describe, "sagemaker:ListTrainingJobsForHyperParameterTuningJob"},
             TRAINING_JOBS: {"sagemaker:DescribeTrainingJob"},
             f"${{{artifacts}.Arn}}/reports/*": {"s3:PutObject"},
@@ -397,16 +397,16 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
             f"${{{key}.Arn}}": {"kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"},
         },
         # Reserves and records the request's one terminal event in the ledger.
-        "publish": {
+        "publish_outcome": {
             f"${{{bus}.Arn}}": {"events:PutEvents"},
             table: {update},
             f"${{{key}.Arn}}": TABLE_KEY,
         },
-        "stop": {TUNING_JOBS: {"sagemaker:StopHyperParameterTuningJob", describe}},
+        "stop_tuning_job": {TUNING_JOBS: {"sagemaker:StopHyperParameterTuningJob", describe}},
         # PutItem: the first acquisition creates the capacity item (a conditional put).
-        "admit": {table: {get, put, update}, f"${{{key}.Arn}}": TABLE_KEY},
-        "release": {table: {get, update}, f"${{{key}.Arn}}": TABLE_KEY},
-        "cleanup": {
+        "acquire_capacity": {table: {get, put, update}, f"${{{key}.Arn}}": TABLE_KEY},
+        "release_capacity": {table: {get, update}, f"${{{key}.Arn}}": TABLE_KEY},
+        "clean_up": {
             TUNING_JOBS: {describe, "sagemaker:StopHyperParameterTuningJob"},
             # An aborted execution's dataset preparation job is stopped too.
             PROCESSING_JOBS: {"sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"},
@@ -417,7 +417,7 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
             f"${{{key}.Arn}}": TABLE_KEY | QUEUE_KEY,
         },
         # Starts the processing job (validation wrote its config file).
-        "prepare_start": {
+        "start_dataset_preparation": {
             PROCESSING_JOBS: {
                 "sagemaker:CreateProcessingJob",
                 "sagemaker:DescribeProcessingJob",
@@ -428,9 +428,9 @@ def _expected_function_grants(synthesized: Synthesized) -> dict[str, dict[str, s
             # Records the job for the clean-up of an execution that ends early.
             table: {put},
         },
-        "prepare_poll": {PROCESSING_JOBS: {"sagemaker:DescribeProcessingJob"}},
+        "describe_dataset_preparation": {PROCESSING_JOBS: {"sagemaker:DescribeProcessingJob"}},
         # Reads dataset.json and vocab.txt, lists the shards.
-        "prepare_finish": {
+        "build_tuning_job": {
             f"${{{data}.Arn}}/{prepared}*": {"s3:GetObject"},
             f"${{{data}.Arn}}": {"s3:ListBucket"},
             f"${{{key}.Arn}}": {"kms:Decrypt"},
@@ -470,7 +470,7 @@ def test_only_the_summary_reads_training_logs_and_only_the_training_job_group(
             granted = reads & set(actions(statement))
             if granted and statement["Effect"] == "Allow":
                 readers[name] = (granted, [render(r) for r in resources(statement)])
-    assert readers == {"summarize": ({"logs:FilterLogEvents"}, [TRAINING_LOGS])}
+    assert readers == {"summarize_results": ({"logs:FilterLogEvents"}, [TRAINING_LOGS])}
 
 
 def test_ledger_and_queue_key_use_only_through_the_service(synthesized: Synthesized) -> None:
@@ -484,11 +484,11 @@ def test_ledger_and_queue_key_use_only_through_the_service(synthesized: Synthesi
             condition = statement.get("Condition")
             if granted == TABLE_KEY:
                 assert render_condition(condition) == VIA_DYNAMODB, name
-            elif granted == QUEUE_KEY and name == "cleanup":
+            elif granted == QUEUE_KEY and name == "clean_up":
                 assert render_condition(condition) == VIA_SQS, name
             else:
                 # The S3 object grants are used by S3 on the caller's behalf, unconditioned.
-                assert name in ("validate", "summarize", "prepare_finish"), (
+                assert name in ("validate_request", "summarize_results", "build_tuning_job"), (
                     name,
                     statement,
                 )
@@ -503,7 +503,7 @@ def test_rule_targets_may_do_only_their_job(synthesized: Synthesized) -> None:
     """The rules that start the workflow share a role that may only start it; the clean-up
     rule invokes its function through a Lambda permission scoped to that rule."""
     state_machine = synthesized.logical_id("AWS::StepFunctions::StateMachine")
-    cleanup = function_id(synthesized, "cleanup")
+    cleanup = function_id(synthesized, "clean_up")
     roles, cleanup_rules = set(), []
     for rule_id, rule in synthesized.resources("AWS::Events::Rule").items():
         for target in rule["Properties"]["Targets"]:

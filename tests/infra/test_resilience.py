@@ -118,7 +118,7 @@ def test_cleanup_rule_hands_the_whole_event_to_the_cleanup_function(
 ) -> None:
     _, rule = _cleanup_rule(synthesized)
     (target,) = rule["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": [function_id(synthesized, "cleanup"), "Arn"]}
+    assert target["Arn"] == {"Fn::GetAtt": [function_id(synthesized, "clean_up"), "Arn"]}
     for transformation in ("Input", "InputPath", "InputTransformer"):
         assert transformation not in target
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 10}
@@ -133,7 +133,7 @@ def test_cleanup_function_failures_go_to_the_cleanup_dead_letter_queue(
     (target,) = rule["Targets"]
     ((config_id, config),) = synthesized.resources("AWS::Lambda::EventInvokeConfig").items()
     assert config["Properties"] == {
-        "FunctionName": {"Ref": function_id(synthesized, "cleanup")},
+        "FunctionName": {"Ref": function_id(synthesized, "clean_up")},
         "Qualifier": "$LATEST",
         "MaximumRetryAttempts": 2,
         "MaximumEventAgeInSeconds": 6 * 3600,
@@ -144,9 +144,9 @@ def test_cleanup_function_failures_go_to_the_cleanup_dead_letter_queue(
         k
         for k, v in synthesized.resources("AWS::IAM::Policy").items()
         if v["Properties"]["Roles"][0]["Ref"]
-        == synthesized.json["Resources"][function_id(synthesized, "cleanup")]["Properties"]["Role"][
-            "Fn::GetAtt"
-        ][0]
+        == synthesized.json["Resources"][function_id(synthesized, "clean_up")]["Properties"][
+            "Role"
+        ]["Fn::GetAtt"][0]
     }
     assert role_policies and role_policies <= set(
         synthesized.json["Resources"][config_id].get("DependsOn", [])

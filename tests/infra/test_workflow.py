@@ -114,7 +114,7 @@ def test_exact_set_of_states(states: dict[str, dict[str, Any]]) -> None:
 
 def test_validate_request(synthesized: Synthesized, states: dict[str, dict[str, Any]]) -> None:
     state = states["Validate request"]
-    _invokes(synthesized, state, "validate")
+    _invokes(synthesized, state, "validate_request")
     assert state["Parameters"] == {"delivery.$": "$", "execution_id.$": "$$.Execution.Id"}
     assert state["ResultPath"] == "$"
     assert state["Catch"] == CATCH_ALL
@@ -138,7 +138,7 @@ def test_request_accepted_choice(states: dict[str, dict[str, Any]]) -> None:
 
 def test_acquire_capacity(synthesized: Synthesized, states: dict[str, dict[str, Any]]) -> None:
     state = states["Acquire capacity"]
-    _invokes(synthesized, state, "admit")
+    _invokes(synthesized, state, "acquire_capacity")
     assert state["Parameters"] == {
         "execution_id.$": "$$.Execution.Id",
         "request_id.$": "$.request_id",
@@ -154,7 +154,7 @@ def test_start_dataset_preparation(
     synthesized: Synthesized, states: dict[str, dict[str, Any]]
 ) -> None:
     state = states["Start dataset preparation"]
-    _invokes(synthesized, state, "prepare_start")
+    _invokes(synthesized, state, "start_dataset_preparation")
     assert state["Parameters"] == {
         "preparation.$": "$.preparation",
         "execution_id.$": "$$.Execution.Id",
@@ -184,7 +184,7 @@ def test_describe_dataset_preparation(
     synthesized: Synthesized, states: dict[str, dict[str, Any]]
 ) -> None:
     state = states["Describe dataset preparation"]
-    _invokes(synthesized, state, "prepare_poll")
+    _invokes(synthesized, state, "describe_dataset_preparation")
     assert state["Parameters"] == {"processing_job_name.$": "$.preparation.processing_job_name"}
     assert state["ResultPath"] == "$.preparation_status"
     assert _retries(state) == [THROTTLE_RETRY]
@@ -209,7 +209,7 @@ def test_build_tuning_job_replaces_the_state(
     synthesized: Synthesized, states: dict[str, dict[str, Any]]
 ) -> None:
     state = states["Build tuning job"]
-    _invokes(synthesized, state, "prepare_finish")
+    _invokes(synthesized, state, "build_tuning_job")
     assert state["Parameters"] == {"state.$": "$", "execution_id.$": "$$.Execution.Id"}
     assert state["ResultPath"] == "$"
     assert _retries(state) == [THROTTLE_RETRY]
@@ -281,7 +281,7 @@ def test_wait_for_capacity_uses_the_configured_interval(
 
 def test_start_tuning_job(synthesized: Synthesized, states: dict[str, dict[str, Any]]) -> None:
     state = states["Start tuning job"]
-    _invokes(synthesized, state, "start")
+    _invokes(synthesized, state, "start_tuning_job")
     assert state["Parameters"] == {
         "tuning_job_name.$": "$.tuning_job_name",
         "create_request.$": "$.create_request",
@@ -324,7 +324,7 @@ def test_wait_uses_the_configured_poll_interval(
 
 def test_describe_tuning_job(synthesized: Synthesized, states: dict[str, dict[str, Any]]) -> None:
     state = states["Describe tuning job"]
-    _invokes(synthesized, state, "poll")
+    _invokes(synthesized, state, "describe_tuning_job")
     assert state["Parameters"] == {
         "tuning_job_name.$": "$.tuning_job_name",
         "watch_deadline.$": "$.watch_deadline",
@@ -355,7 +355,7 @@ def test_tuning_job_status_choice(states: dict[str, dict[str, Any]]) -> None:
 
 def test_stop_tuning_job(synthesized: Synthesized, states: dict[str, dict[str, Any]]) -> None:
     state = states["Stop tuning job"]
-    _invokes(synthesized, state, "stop")
+    _invokes(synthesized, state, "stop_tuning_job")
     assert state["Parameters"] == {"tuning_job_name.$": "$.tuning_job_name"}
     assert state["ResultPath"] == "$.stop"
     assert state["Catch"] == CATCH_ALL
@@ -366,7 +366,7 @@ def test_summarize_results_gets_the_whole_state(
     synthesized: Synthesized, states: dict[str, dict[str, Any]]
 ) -> None:
     state = states["Summarize results"]
-    _invokes(synthesized, state, "summarize")
+    _invokes(synthesized, state, "summarize_results")
     # Without Parameters (and InputPath "$"), the task's input is the whole state.
     assert "Parameters" not in state
     assert state.get("InputPath", "$") == "$"
@@ -379,7 +379,7 @@ def test_summarize_results_gets_the_whole_state(
 def test_publishers(synthesized: Synthesized, states: dict[str, dict[str, Any]], name: str) -> None:
     detail_type, next_state = PUBLISHERS[name]
     state = states[name]
-    _invokes(synthesized, state, "publish")
+    _invokes(synthesized, state, "publish_outcome")
     assert state["Parameters"] == {
         "detail_type": detail_type,
         "state.$": "$",
@@ -395,7 +395,7 @@ def test_publishers(synthesized: Synthesized, states: dict[str, dict[str, Any]],
 
 def test_release_capacity(synthesized: Synthesized, states: dict[str, dict[str, Any]]) -> None:
     state = states["Release capacity"]
-    _invokes(synthesized, state, "release")
+    _invokes(synthesized, state, "release_capacity")
     assert state["Parameters"] == {"execution_id.$": "$$.Execution.Id"}
     assert state["ResultPath"] == "$.release"
     assert _retries(state) == [LEDGER_RETRY]

@@ -12,14 +12,10 @@ from typing import Any
 import pytest
 from botocore.session import Session
 from botocore.validate import ParamValidator
-from ntm_tuning.builder import (
-    DataFacts,
-    build_tuning_job,
-    has_instance_storage,
-    resolve_location,
-    vocabulary_location,
-)
 from ntm_tuning.errors import RequestRejected
+from ntm_tuning.instances import has_instance_storage
+from ntm_tuning.job_definition import DataFacts, define_tuning_job
+from ntm_tuning.locations import resolve_location, vocabulary_location
 from ntm_tuning.ntm import SEED_RANGES
 from ntm_tuning.request import TuningRequest
 
@@ -37,7 +33,7 @@ def minimal(**extra: Any) -> dict[str, Any]:
 
 
 def build(body: dict[str, Any], facts: DataFacts | None = None, **tuning: Any) -> dict[str, Any]:
-    plan = build_tuning_job(
+    plan = define_tuning_job(
         TuningRequest.model_validate(body),
         make_settings(**tuning),
         facts or DataFacts(vocabulary_size=500),
@@ -253,7 +249,7 @@ def test_warm_start_and_spot() -> None:
 
 
 def test_watch_deadline_covers_the_longest_run() -> None:
-    plan = build_tuning_job(
+    plan = define_tuning_job(
         TuningRequest.model_validate(
             minimal(resource_limits={"max_jobs": 5, "max_parallel_jobs": 2})
         ),
@@ -669,7 +665,7 @@ def test_instance_storage(instance_type: str, local: bool) -> None:
 
 
 def test_cost_estimate_is_the_worst_case() -> None:
-    plan = build_tuning_job(
+    plan = define_tuning_job(
         TuningRequest.model_validate(
             minimal(resource_limits={"max_jobs": 10}, resources={"instance_count": 2})
         ),
@@ -686,7 +682,7 @@ def test_cost_estimate_is_the_worst_case() -> None:
 
 
 def test_tuning_runtime_limit_caps_the_estimate() -> None:
-    plan = build_tuning_job(
+    plan = define_tuning_job(
         TuningRequest.model_validate(
             minimal(
                 resource_limits={

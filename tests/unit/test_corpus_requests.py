@@ -14,7 +14,7 @@ import pytest
 from botocore.session import Session
 from botocore.validate import ParamValidator
 from ntm_tuning import preparation
-from ntm_tuning.builder import S3Location
+from ntm_tuning.locations import S3Location
 from ntm_tuning.request import TuningRequest
 from pydantic import ValidationError
 

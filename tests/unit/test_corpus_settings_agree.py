@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ntm_tuning import steps
+from ntm_tuning import intake
 from ntm_tuning.request import CorpusSpec, TuningRequest
 from pydantic import ValidationError
 
@@ -78,7 +78,7 @@ def test_every_accepted_corpus_setting_is_a_valid_preparation_config(
 def test_settings_the_job_would_refuse_are_named(corpus: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as error:
         TuningRequest.model_validate({"corpus": {"prefix": "c/", **corpus}})
-    (violation,) = steps._violations(error.value)
+    (violation,) = intake.violations_of(error.value)
     assert (violation.field, violation.rule) == (field, "corpus_setting")
     if field != "corpus.validation_ratio":
         with pytest.raises(ValueError, match=field.removeprefix("corpus.")):

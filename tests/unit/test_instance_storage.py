@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ntm_tuning.builder import DataFacts, build_tuning_job
 from ntm_tuning.errors import RequestRejected
 from ntm_tuning.instances import LOCAL_STORAGE_GB, has_instance_storage, local_storage_gb
+from ntm_tuning.job_definition import DataFacts, define_tuning_job
 from ntm_tuning.request import TuningRequest
 from ntm_tuning.settings import TuningDefaults
 from pydantic import ValidationError
@@ -26,7 +26,7 @@ def _plan(instance_type: str, volume: int) -> dict[str, Any]:
             "resource_limits": {"max_jobs": 4},
         }
     )
-    plan = build_tuning_job(
+    plan = define_tuning_job(
         request,
         make_settings(allowed_instance_types=ALLOWED),
         DataFacts(vocabulary_size=500),

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from ntm_tuning import steps
-from ntm_tuning.builder import DataFacts, build_tuning_job
+from ntm_tuning import intake
+from ntm_tuning.job_definition import DataFacts, define_tuning_job
 from ntm_tuning.request import TuningRequest
+from ntm_tuning.tags import REQUEST_ID_TAG
 from ntm_tuning.warm_start import ParentJob, describe_parents, violations
 from pydantic import ValidationError
 
@@ -17,7 +18,7 @@ from offline.sagemaker import check_warm_start_parents
 from offline.scripted import ScriptedSageMaker
 from tests.settings_factory import make_settings
 
-TAG = steps.REQUEST_ID_TAG
+TAG = REQUEST_ID_TAG
 PARENT = "ntm-00000000000000000000000a"
 
 
@@ -28,7 +29,7 @@ def create_request(**extra: Any) -> dict[str, Any]:
         "resource_limits": {"max_jobs": 4},
         **extra,
     }
-    plan = build_tuning_job(
+    plan = define_tuning_job(
         TuningRequest.model_validate(body),
         make_settings(),
         DataFacts(vocabulary_size=500),
@@ -154,7 +155,7 @@ def test_at_most_five_parents() -> None:
     }
     with pytest.raises(ValidationError) as error:
         TuningRequest.model_validate(body)
-    assert [v.field for v in steps._violations(error.value)] == ["warm_start.parents"]
+    assert [v.field for v in intake.violations_of(error.value)] == ["warm_start.parents"]
     body["warm_start"] = {"parents": [f"ntm-{i}" for i in range(5)]}
     TuningRequest.model_validate(body)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import ntm_tuning.builder
+import ntm_tuning.job_definition
 import pytest
 
 from offline.runtime import OfflineWorkflow
@@ -76,7 +76,7 @@ def test_throttling_of_every_sagemaker_call_on_the_way_to_success_is_retried(
 def test_a_throttled_stop_is_retried_and_the_job_stopped(
     workflow: Open, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ntm_tuning.builder, "WATCH_SLACK", -timedelta(days=365))
+    monkeypatch.setattr(ntm_tuning.job_definition, "WATCH_SLACK", -timedelta(days=365))
     wf = workflow(Scenario(describes_in_progress=10**6))
     wf.faults.throttled_sagemaker = {"stop_hyper_parameter_tuning_job": 2}
     result = run_upload(wf, encode(example_request()))

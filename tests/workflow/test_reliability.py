@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import ntm_tuning.builder
+import ntm_tuning.job_definition
 import pytest
 
 from offline.runtime import Clock, OfflineWorkflow
@@ -167,7 +167,7 @@ def test_a_failed_execution_leaves_no_job_running(workflow: Open) -> None:
 def test_a_job_past_its_deadline_is_stopped(
     workflow: Open, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ntm_tuning.builder, "WATCH_SLACK", -timedelta(days=365))
+    monkeypatch.setattr(ntm_tuning.job_definition, "WATCH_SLACK", -timedelta(days=365))
     wf = workflow(Scenario(describes_in_progress=10**6))
     execution = wf.upload_request("requests/run.json", encode(example_request()))
     assert execution is not None

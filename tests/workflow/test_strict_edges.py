@@ -187,15 +187,15 @@ def test_the_largest_rejection_fits_in_one_event(workflow: Open) -> None:
 def test_a_state_over_256_kib_fails_the_execution_and_the_clean_up_says_so(
     workflow: Open, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ntm_tuning import steps
+    from ntm_tuning import results
 
-    summarize = steps.summarize
+    summarize = results.summarize_results
 
     def oversized(*args: Any, **kwargs: Any) -> dict[str, Any]:
         result = summarize(*args, **kwargs)
         return {**result, "padding": "p" * (300 * 1024)}
 
-    monkeypatch.setattr(steps, "summarize", oversized)
+    monkeypatch.setattr(results, "summarize_results", oversized)
     wf = workflow()
     execution = wf.upload_request("requests/run.json", encode(example_request()))
     assert execution is not None
@@ -214,12 +214,12 @@ def test_a_state_over_256_kib_fails_the_execution_and_the_clean_up_says_so(
 def test_a_publisher_that_crashes_leaves_the_event_to_the_clean_up(
     workflow: Open, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ntm_tuning import steps
+    from ntm_tuning import outcomes
 
     def crash(*args: Any, **kwargs: Any) -> dict[str, Any]:
         raise RuntimeError("the publisher broke")
 
-    monkeypatch.setattr(steps, "publish", crash)
+    monkeypatch.setattr(outcomes, "publish_outcome", crash)
     wf = workflow()
     execution = wf.upload_request("requests/run.json", encode(example_request()))
     assert execution is not None

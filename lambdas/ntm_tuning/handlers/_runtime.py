@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from .. import aws, metrics
-from ..aws import DataStore, EventPublisher, TuningJobs
+from ..aws import DataStore, EventPublisher, SageMakerJobs
 from ..events import ENGINE_VARIABLE
 from ..ledger import Ledger
 from ..settings import Settings, load_settings
@@ -55,8 +55,8 @@ def data_store() -> DataStore:
 
 
 @lru_cache(maxsize=1)
-def tuning_jobs() -> TuningJobs:
-    return TuningJobs(sagemaker_client())
+def tuning_jobs() -> SageMakerJobs:
+    return SageMakerJobs(sagemaker_client())
 
 
 @lru_cache(maxsize=1)

@@ -6,14 +6,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import steps
+from .. import tuning_job
 from ._runtime import logger, tracer, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = steps.stop(event["tuning_job_name"], tuning_jobs())
+    result = tuning_job.stop_tuning_job(event["tuning_job_name"], tuning_jobs())
     logger.info(
         "tuning job stop requested",
         extra={"tuning_job_name": event["tuning_job_name"], **result},

@@ -6,14 +6,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import metrics, steps
+from .. import capacity, metrics
 from ._runtime import emit_metric, ledger, logger, settings, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = steps.admit(event["execution_id"], ledger(), settings().tuning.max_concurrent_jobs)
+    result = capacity.acquire_capacity(
+        event["execution_id"], ledger(), settings().tuning.max_concurrent_jobs
+    )
     emit_metric(metrics.IN_FLIGHT, result["in_flight"])
     logger.info(
         "capacity requested", extra={"tuning_job_name": event.get("tuning_job_name"), **result}

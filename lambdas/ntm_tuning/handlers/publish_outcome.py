@@ -6,14 +6,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import metrics, steps
+from .. import metrics, outcomes
 from ._runtime import emit_metric, engine, event_publisher, ledger, logger, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = steps.publish(
+    result = outcomes.publish_outcome(
         event["detail_type"],
         event["state"],
         event_publisher(),

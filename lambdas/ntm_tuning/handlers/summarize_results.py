@@ -6,14 +6,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import steps
+from .. import results
 from ._runtime import data_store, logger, settings, tracer, training_logs, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = steps.summarize(
+    result = results.summarize_results(
         event,
         settings(),
         tuning_jobs(),

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .cost import estimate_cost
 from .errors import RequestRejected, Violation
 from .events import CostEstimate
 from .instances import has_instance_storage, volume_problem
-from .locations import S3Location, split_uri
+from .locations import S3Location, resolve_channels, vocabulary_location
 from .naming import JOB_NAME_PREFIX
 from .ntm import (
     HYPERPARAMETERS,
@@ -33,10 +34,8 @@ from .settings import (
     Settings,
     check_spot,
 )
+from .tags import TAG_PREFIX
 
-CHANNELS = ("train", "validation", "test", "auxiliary")
-VOCABULARY_FILE = "vocab.txt"
-TAG_PREFIX = "ntm-tuning:"
 # Slack on top of the longest the tuning job can run, before the workflow gives up on it.
 WATCH_SLACK = timedelta(hours=1)
 
@@ -60,105 +59,6 @@ class TuningPlan:
     watch_deadline: datetime
     vocabulary_uri: str | None
     cost_estimate: CostEstimate | None
-
-
-def estimate_cost(
-    settings: Settings,
-    resource_config: dict[str, Any],
-    stopping: dict[str, Any],
-    limits: dict[str, Any],
-    max_jobs: int,
-) -> CostEstimate | None:
-    """Worst case: max jobs x max runtime x instances x hourly price (None if unpriced).
-
-    A tuning-level MaxRuntimeInSeconds caps it further: no more than MaxParallelTrainingJobs
-    jobs run at once for that long.
-    """
-    instance_type = resource_config["InstanceType"]
-    price = settings.tuning.instance_prices.get(instance_type)
-    if price is None:
-        return None
-    count = int(resource_config["InstanceCount"])
-    seconds = max_jobs * int(stopping["MaxRuntimeInSeconds"])
-    if "MaxRuntimeInSeconds" in limits:
-        seconds = min(
-            seconds, int(limits["MaxRuntimeInSeconds"]) * int(limits["MaxParallelTrainingJobs"])
-        )
-    billable = seconds * count
-    try:
-        max_usd = billable / 3600 * price
-    except OverflowError:
-        return None  # absurd limits, already rejected on their own field
-    return CostEstimate(
-        max_usd=max_usd,
-        hourly_price_usd=price,
-        instance_type=instance_type,
-        instance_count=count,
-        max_jobs=max_jobs,
-        max_billable_seconds=billable,
-        prices_as_of=settings.tuning.prices_as_of,
-    )
-
-
-def resolve_location(field_name: str, value: str, settings: Settings) -> S3Location:
-    """A key in the data bucket, or an s3:// URI that points inside it."""
-    if value.startswith("s3://"):
-        bucket, key = split_uri(value)
-        if bucket != settings.data_bucket:
-            raise RequestRejected(
-                [
-                    Violation(
-                        field_name,
-                        "inside_data_bucket",
-                        f"must be in the data bucket {settings.data_bucket!r}, not {bucket!r}",
-                    )
-                ]
-            )
-    elif "://" in value:
-        raise RequestRejected(
-            [Violation(field_name, "s3_location", "must be a key or an s3:// URI")]
-        )
-    else:
-        key = value
-    key = key.lstrip("/")
-    if not key or any(part in ("", ".", "..") for part in key.rstrip("/").split("/")):
-        raise RequestRejected(
-            [
-                Violation(
-                    field_name,
-                    "s3_location",
-                    f"{value!r} is not a usable S3 key or prefix",
-                )
-            ]
-        )
-    return S3Location(settings.data_bucket, key)
-
-
-def resolve_channels(request: TuningRequest, settings: Settings) -> dict[str, S3Location]:
-    """The S3 location of each channel the request names, all inside the data bucket."""
-    violations: list[Violation] = []
-    locations: dict[str, S3Location] = {}
-    if request.data is None:
-        return {}
-    for channel in CHANNELS:
-        value = getattr(request.data, channel)
-        if value is None:
-            continue
-        try:
-            locations[channel] = resolve_location(f"data.{channel}", value, settings)
-        except RequestRejected as rejected:
-            violations.extend(rejected.violations)
-    if violations:
-        raise RequestRejected(violations)
-    return locations
-
-
-def vocabulary_location(auxiliary: S3Location) -> S3Location:
-    """vocab.txt itself: the auxiliary value may name the file or the prefix holding it."""
-    if auxiliary.key.rsplit("/", 1)[-1] == VOCABULARY_FILE:
-        return auxiliary
-    prefix = auxiliary.key if auxiliary.key.endswith("/") else auxiliary.key + "/"
-    return S3Location(auxiliary.bucket, prefix + VOCABULARY_FILE)
 
 
 @dataclass
@@ -546,7 +446,7 @@ def _channel(
     }
 
 
-def build_tuning_job(
+def define_tuning_job(
     request: TuningRequest,
     settings: Settings,
     facts: DataFacts,

@@ -6,14 +6,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import steps
+from .. import preparation
 from ._runtime import logger, tracer, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = steps.prepare_poll(event["processing_job_name"], tuning_jobs())
+    result = preparation.describe_dataset_preparation(event["processing_job_name"], tuning_jobs())
     logger.info(
         "dataset preparation described",
         extra={"processing_job_name": event["processing_job_name"], **result},

@@ -6,14 +6,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import metrics, steps
+from .. import capacity, metrics
 from ._runtime import emit_metric, ledger, logger, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = steps.release(event["execution_id"], ledger())
+    result = capacity.release_capacity(event["execution_id"], ledger())
     emit_metric(metrics.IN_FLIGHT, result["in_flight"])
     logger.info("capacity released", extra=result)
     return result

@@ -6,14 +6,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import steps
+from .. import planning
 from ._runtime import data_store, logger, settings, tracer, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = steps.prepare_finish(
+    result = planning.build_tuning_job(
         event["state"], event["execution_id"], settings(), data_store(), jobs=tuning_jobs()
     )
     logger.info(

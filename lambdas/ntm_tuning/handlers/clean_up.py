@@ -6,14 +6,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import metrics, steps
+from .. import cleanup, metrics
 from ._runtime import emit_metric, engine, event_publisher, ledger, logger, tracer, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = steps.clean_up(event, tuning_jobs(), ledger(), event_publisher(), engine=engine())
+    result = cleanup.clean_up(event, tuning_jobs(), ledger(), event_publisher(), engine=engine())
     emit_metric(metrics.IN_FLIGHT, ledger().holders())
     logger.info("execution cleaned up", extra=result)
     return result

@@ -1,4 +1,4 @@
-"""State "Start dataset preparation": the Processing job that turns a corpus into a dataset."""
+"""State "Start tuning job": create it once, however often the request arrives."""
 
 from __future__ import annotations
 
@@ -6,23 +6,20 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .. import steps
+from .. import tuning_job
 from ._runtime import ledger, logger, tracer, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    state = event["preparation"]
-    result = steps.prepare_start(
-        state,
+    result = tuning_job.start_tuning_job(
+        event["tuning_job_name"],
+        event["create_request"],
         event["execution_id"],
         event["request"],
         tuning_jobs(),
         ledger(),
     )
-    logger.info(
-        "dataset preparation started",
-        extra={"processing_job_name": state["processing_job_name"], **result},
-    )
+    logger.info("tuning job started", extra={"tuning_job_name": event["tuning_job_name"], **result})
     return result
