@@ -8,7 +8,13 @@ product of experts). The background bias starts at the corpus's log word frequen
 topics spend their weight on what sets documents apart rather than on common words.
 
 With ``batch_norm`` the encoder's hidden layers, the mean and log-variance, and the decoder's
-logits are batch-normalised, as in ProdLDA.
+logits are batch-normalised, as in ProdLDA (Srivastava and Sutton, "Autoencoding Variational
+Inference for Topic Models", 2017). As there, the normalisation of the mean, the log-variance
+and the logits has no scale but keeps a learned shift (ProdLDA's batch norm is centred, not
+scaled): the bias of the layer, added after the normalisation. Normalising without it would
+cancel the bias (a batch norm subtracts each unit's mean over the batch): every word would get
+the same mean logit, so the decoder could not tell frequent words from rare ones, and every
+posterior would get a mean log-variance of 0, as wide as the prior, whatever the document.
 
 Loss per document: the negative log-likelihood of its word counts under the decoder's
 distribution, plus the KL divergence of the encoder's Gaussian from the standard normal prior.
@@ -71,14 +77,21 @@ class NeuralTopicModel(nn.Module):
         with torch.no_grad():
             self.decoder.bias.copy_(frequencies.log())
 
+    def _affine(self, layer: nn.Linear, norm: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+        """``layer(inputs)``; with batch norm, the bias is added after normalising the rest."""
+        if not self.batch_norm:
+            return layer(inputs)
+        return norm(nn.functional.linear(inputs, layer.weight)) + layer.bias
+
     def encode(self, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.encoder(counts)
-        mean = self.mean_norm(self.mean(hidden))
-        logvar = self.logvar_norm(self.logvar(hidden)).clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT)
-        return mean, logvar
+        mean = self._affine(self.mean, self.mean_norm, hidden)
+        logvar = self._affine(self.logvar, self.logvar_norm, hidden)
+        return mean, logvar.clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT)
 
     def word_log_probabilities(self, proportions: torch.Tensor) -> torch.Tensor:
-        return torch.log_softmax(self.decoder_norm(self.decoder(proportions)), dim=1)
+        logits = self._affine(self.decoder, self.decoder_norm, proportions)
+        return torch.log_softmax(logits, dim=1)
 
     def forward(
         self, counts: torch.Tensor, *, generator: torch.Generator | None = None

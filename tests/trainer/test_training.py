@@ -273,6 +273,33 @@ def test_encoder_layers_activation_and_batch_norm() -> None:
     )  # hidden + mean, logvar, decoder
 
 
+def test_batch_norm_is_centred_not_scaled_so_the_biases_survive_it() -> None:
+    """ProdLDA's batch norm keeps a learned shift: the background word frequencies and the
+    posterior's mean and width are not normalised away."""
+    torch.manual_seed(0)
+    model = NeuralTopicModel(130, 6, (20, 12), "tanh", batch_norm=True)
+    frequent = torch.zeros(130)
+    frequent[:5] = 1000.0  # five words make almost all of the corpus
+    model.set_background(frequent)
+    with torch.no_grad():
+        model.mean.bias.copy_(torch.arange(6.0))
+        model.logvar.bias.fill_(-3.0)
+    model.train()
+    batch = (torch.rand(64, 130) < 0.2).float() * 3
+    with torch.no_grad():
+        mean, logvar = model.encode(batch)
+        words = model.word_log_probabilities(torch.softmax(mean, dim=1)).exp()
+    assert torch.allclose(mean.mean(dim=0), torch.arange(6.0), atol=1e-4)
+    assert torch.allclose(logvar.mean(dim=0), torch.full((6,), -3.0), atol=1e-4)
+    assert float(words[:, :5].sum(dim=1).min()) > 0.8
+    # Without batch norm the same biases mean the same.
+    plain = NeuralTopicModel(130, 6, (20, 12), "tanh", batch_norm=False)
+    plain.set_background(frequent)
+    with torch.no_grad():
+        words = plain.word_log_probabilities(torch.full((64, 6), 1 / 6)).exp()
+    assert float(words[:, :5].sum(dim=1).min()) > 0.8
+
+
 def test_batch_norm_and_relu_train(small: dict[str, Corpus]) -> None:
     trained = quick(
         small, batch_norm="true", encoder_layers_activation="relu", mini_batch_size="33"
