@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,12 +42,16 @@ ALSO = sorted(
     and path.name not in _NOT_COPIED
     and (path.is_dir() or path.name in ("cdk.json", "app.py"))
 )
-# Each group: the modules it mutates, and the tests at their own layer that must catch a bug
-# in them. A mutant runs only the tests that reach its function (mutmut records which), and a
-# surviving one runs all of those: keeping each group to its own layer keeps the run within
-# half an hour on two cores. The rest of the two packages (the request builder and the workflow
-# steps, about 2,900 mutants, most of them in error messages; the AWS adapters, the CLI entry
-# points, the synthetic corpus) can be run on demand with --only.
+# Each group: the modules it mutates, and the fast tests at their own layer that must catch a
+# bug in them. A mutant runs only those of its group's tests that reach its function (mutmut
+# records which, in one traced run of the group's tests), fastest first, until one fails; a
+# surviving one runs all of them. So a group's tests are the layer that owns its modules: the
+# domain rules against the unit tests, not against every moto-backed handler test that also
+# happens to call them (that would multiply the time of each survivor by tens of seconds).
+# Every module of the two packages is in exactly one group: what no group names (the workflow
+# steps, the request builder, the AWS adapters, the handlers, whatever module is added later)
+# falls into WORKFLOW, mutated against the unit and handler tests. Empty `__init__.py` files
+# hold nothing to mutate.
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "domain": (
         [
@@ -55,21 +60,69 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "ntm_tuning/ntm.py",
             "ntm_tuning/summary.py",
             "ntm_tuning/preparation.py",
+            "ntm_tuning/events.py",
+            "ntm_tuning/topics.py",
+            "ntm_tuning/tags.py",
+            "ntm_tuning/instances.py",
+            "ntm_tuning/locations.py",
+            "ntm_tuning/warm_start.py",
+            "ntm_tuning/schemas.py",
+            "ntm_tuning/errors.py",
+            "ntm_tuning/states.py",
         ],
         ["tests/unit"],
+    ),
+    "reports": (
+        [
+            "ntm_tuning/training_logs.py",
+            "ntm_tuning/topic_report.py",
+            "ntm_tuning/coherence.py",
+        ],
+        ["tests/unit/test_topics.py", "tests/handlers/test_summary_topics.py"],
     ),
     "ledger": (["ntm_tuning/ledger.py"], ["tests/handlers/test_ledger.py"]),
     "preparation": (
         [
             "preparation/tokens.py",
+            "preparation/stopwords.py",
             "preparation/splits.py",
             "preparation/vocabulary.py",
             "preparation/shards.py",
             "preparation/config.py",
+            "preparation/corpus.py",
+            "preparation/prepare.py",
+            "preparation/recordio.py",
+            "preparation/synthetic.py",
+            "preparation/job.py",
         ],
-        ["tests/preparation"],
+        ["tests/preparation", "tests/unit/test_recordio.py"],
     ),
 }
+WORKFLOW = "workflow"
+WORKFLOW_TESTS = ["tests/unit", "tests/handlers"]
+
+
+def _source(module: str) -> Path:
+    package, _, rest = module.partition("/")
+    return PACKAGES[package] / rest
+
+
+def all_groups() -> dict[str, tuple[list[str], list[str]]]:
+    """GROUPS and WORKFLOW: every module of the two packages, each in exactly one group."""
+    named = [module for modules, _ in GROUPS.values() for module in modules]
+    missing = [module for module in named if not _source(module).is_file()]
+    if missing or len(set(named)) != len(named):
+        raise SystemExit(f"tools/mutation.py GROUPS: missing or repeated modules {missing}")
+    rest = sorted(
+        f"{name}/{path.relative_to(source).as_posix()}"
+        for name, source in PACKAGES.items()
+        for path in source.rglob("*.py")
+        if path.read_text(encoding="utf-8").strip()
+    )
+    rest = [module for module in rest if module not in named]
+    return {**GROUPS, WORKFLOW: (rest, WORKFLOW_TESTS)}
+
+
 ALL_TESTS = ["tests/unit", "tests/handlers", "tests/preparation"]
 
 # mutmut's verdicts (mutmut.stats.status_by_exit_code).
@@ -134,6 +187,12 @@ def report(results: dict[str, str]) -> int:
     return 0 if checked else 1
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes, mutmut's workers included."""
+    times = os.times()
+    return times.children_user + times.children_system
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -142,7 +201,9 @@ def main() -> int:
         default=[],
         help="glob of files to mutate, e.g. ntm_tuning/job_definition.py",
     )
-    parser.add_argument("--group", choices=sorted(GROUPS), help="run one group only")
+    parser.add_argument(
+        "--group", action="append", choices=[*GROUPS, WORKFLOW], help="run this group only"
+    )
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--show", nargs=2, metavar=("GROUP", "MUTANT"), help="print one mutant")
     parser.add_argument("--report", action="store_true", help="report the last run only")
@@ -153,9 +214,9 @@ def main() -> int:
     if mutmut is None:
         print("mutmut is not installed: run `make install`", file=sys.stderr)
         return 2
-    groups = {"only": (args.only, ALL_TESTS)} if args.only else GROUPS
+    groups = {"only": (args.only, ALL_TESTS)} if args.only else all_groups()
     if args.group:
-        groups = {args.group: GROUPS[args.group]}
+        groups = {name: groups[name] for name in args.group}
     if args.show:
         return subprocess.call([mutmut, "show", args.show[1]], cwd=STAGES / args.show[0], env=env)
     results: dict[str, str] = {}
@@ -166,7 +227,10 @@ def main() -> int:
             stage(stage_dir, modules, tests)
             print(f"== {group}: {', '.join(modules)} against {', '.join(tests)}", flush=True)
             command = [mutmut, "run", "--max-children", str(args.jobs)]
+            began, cpu_before = time.monotonic(), _children_cpu()
             code = subprocess.call(command, cwd=stage_dir, env=env)
+            wall, cpu = time.monotonic() - began, _children_cpu() - cpu_before
+            print(f"== {group}: {wall / 60:.1f} min, {cpu / 60:.1f} min of CPU", flush=True)
             if code != 0:
                 print(f"mutmut run exited with {code} in {stage_dir}", file=sys.stderr)
                 return code

@@ -13,7 +13,6 @@ made to fit it with ``tag_value``.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
@@ -64,37 +63,39 @@ def tag_value(text: str, limit: int = TAG_VALUE_MAX) -> str:
     return "".join(kept) + _ELLIPSIS
 
 
-def _tag_text(limit: int) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if java_length(value) > limit:
-            raise PydanticCustomError(
-                "tag_length",
-                "is {length} UTF-16 code units long; SageMaker allows at most {limit}",
-                {"length": java_length(value), "limit": limit},
-            )
-        refused = sorted({char for char in value if not allowed(char)})
-        if refused:
-            raise PydanticCustomError(
-                "tag_pattern",
-                "holds {refused}: SageMaker's tags allow only letters, numbers, spaces and "
-                "_ . : / = + - @ (pattern {pattern})",
-                {"refused": ", ".join(repr(char) for char in refused[:10]), "pattern": TAG_PATTERN},
-            )
-        return value
+def check_tag_text(value: str, limit: int) -> str:
+    """``value`` if SageMaker would accept it as a tag key or value of at most ``limit``
+    UTF-16 code units; else a pydantic error naming the rule (``tag_length``, ``tag_pattern``).
 
-    return check
+    Called when a request is validated, not made into a closure at import, so that the
+    mutation tests (tools/mutation.py) reach it."""
+    if java_length(value) > limit:
+        raise PydanticCustomError(
+            "tag_length",
+            "is {length} UTF-16 code units long; SageMaker allows at most {limit}",
+            {"length": java_length(value), "limit": limit},
+        )
+    refused = sorted({char for char in value if not allowed(char)})
+    if refused:
+        raise PydanticCustomError(
+            "tag_pattern",
+            "holds {refused}: SageMaker's tags allow only letters, numbers, spaces and "
+            "_ . : / = + - @ (pattern {pattern})",
+            {"refused": ", ".join(repr(char) for char in refused[:10]), "pattern": TAG_PATTERN},
+        )
+    return value
 
 
 _RULE = f"Letters, numbers, spaces and _.:/=+-@ only (SageMaker's {TAG_PATTERN})"
 TagKey = Annotated[
     str,
     Field(min_length=1, max_length=TAG_KEY_MAX, description=_RULE),
-    AfterValidator(_tag_text(TAG_KEY_MAX)),
+    AfterValidator(lambda value: check_tag_text(value, TAG_KEY_MAX)),
 ]
 TagValue = Annotated[
     str,
     Field(max_length=TAG_VALUE_MAX, description=_RULE),
-    AfterValidator(_tag_text(TAG_VALUE_MAX)),
+    AfterValidator(lambda value: check_tag_text(value, TAG_VALUE_MAX)),
 ]
 
 

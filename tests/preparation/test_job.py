@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import write_file, write_synthetic_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,3 +91,39 @@ def test_no_module_shadows_the_standard_library() -> None:
     # like a standard one (tokenize.py, say) would break imports before that.
     names = {path.stem for path in (ROOT / "preparation").glob("*.py")}
     assert not names & sys.stdlib_module_names
+
+
+# The same entry point called in-process: each exit status, what it prints and where.
+def test_main_exit_statuses_and_what_each_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from preparation import job
+
+    write_synthetic_jsonl(tmp_path / "corpus/a.jsonl", 60)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"train_shards": 1, "split_salt": "in-process"}))
+    folders = ["--input", str(tmp_path / "corpus"), "--output", str(tmp_path / "out")]
+
+    assert job.main(["--config-file", str(config), *folders]) == 0
+    printed = capsys.readouterr()
+    summary = json.loads(printed.out)
+    assert summary == json.loads((tmp_path / "out/dataset.json").read_text())
+    assert summary["config"]["split_salt"] == "in-process"
+    assert summary["documents"]["total"] == 60
+
+    # The output folder is now not empty: refused before anything is read.
+    assert job.main(["--config-file", str(config), *folders]) == job.EXIT_BAD_ARGUMENTS == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert "is not empty" in printed.err
+
+    missing = tmp_path / "missing.json"
+    assert job.main(["--config-file", str(missing), *folders]) == 2
+    assert capsys.readouterr().err.startswith(f"config {missing}: ")
+
+    write_file(tmp_path / "empty/a.txt", "")
+    empty = ["--input", str(tmp_path / "empty"), "--output", str(tmp_path / "out-empty")]
+    assert job.main(["--config-file", str(config), *empty]) == job.EXIT_NO_USABLE_DOCUMENTS == 3
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["error"] == "no readable document in the input folder"
+    assert printed.err.startswith("no usable documents: ")

@@ -282,3 +282,72 @@ def test_the_strategy_falls_back_to_the_plan_then_to_bayesian_and_the_dataset_is
     ).model_dump(mode="json")
     assert unplanned["tuning_job"]["strategy"] == "Bayesian"
     assert unplanned["dataset"] is None
+
+
+def test_a_sparse_description_still_gives_every_field_its_documented_default() -> None:
+    # Only what DescribeHyperParameterTuningJob always returns: no counters, no config, a best
+    # job without its ARN or metric name (the ARN is then the described training job's).
+    job = {
+        key: value
+        for key, value in tuning_job().items()
+        if key not in ("TrainingJobStatusCounters", "HyperParameterTuningJobConfig")
+    }
+    job["BestTrainingJob"] = {
+        "TrainingJobName": f"{NAME}-002",
+        "FinalHyperParameterTuningJobObjectiveMetric": {"Value": 6.25},
+        "TrainingStartTime": "2026-11-27T12:01:00Z",
+    }
+    described = {**best_training_job(), "TrainingJobArn": "arn:described"}
+    detail = summarize_tuning_job(
+        state=state(), tuning_job=job, best_training_job=described, ranked=[], report_uri="r"
+    ).model_dump(mode="json")
+    assert detail["tuning_job"]["counters"] == {
+        "completed": 0,
+        "in_progress": 0,
+        "retryable_error": 0,
+        "non_retryable_error": 0,
+        "stopped": 0,
+    }
+    best = detail["best_training_job"]
+    assert best["arn"] == "arn:described"
+    assert best["objective"] == {"metric_name": "validation:total_loss", "value": 6.25}
+    assert best["started_at"] == "2026-11-27T12:01:00Z"  # a time given as text stays as it is
+    assert best["ended_at"] is None
+
+
+def test_a_non_finite_topic_metric_is_left_out_not_published() -> None:
+    best = best_training_job()
+    best["FinalMetricDataList"] = [
+        {"MetricName": "topics:npmi", "Value": float("inf")},
+        {"MetricName": "topics:uniqueness", "Value": 0.75},
+    ]
+    detail = summarize_tuning_job(
+        state=state(), tuning_job=tuning_job(), best_training_job=best, ranked=[], report_uri="r"
+    ).model_dump(mode="json")
+    assert detail["topic_quality"] == {"npmi": None, "uniqueness": 0.75}
+
+
+def test_the_actual_cost_is_given_to_a_hundredth_of_a_cent() -> None:
+    # 7 s on one instance at $1/h is $0.0019444...: published as 0.0019.
+    estimate = {**ESTIMATE, "instance_count": 1, "hourly_price_usd": 1.0}
+    detail = summarize_tuning_job(
+        state=state(cost_estimate=estimate),
+        tuning_job=tuning_job(),
+        best_training_job=best_training_job(),
+        ranked=[{"billable_seconds": 7}],
+        report_uri="r",
+    ).model_dump(mode="json")
+    assert detail["cost"]["actual_usd"] == 0.0019
+
+
+def test_the_best_jobs_topics_fields_reach_the_detail() -> None:
+    topics = {"wetc": 0.31, "tu": 0.62, "npmi": 0.12}
+    detail = summarize_tuning_job(
+        state=state(),
+        tuning_job=tuning_job(),
+        best_training_job=best_training_job(),
+        ranked=[],
+        report_uri="r",
+        topic_fields=topics,
+    ).model_dump(mode="json")
+    assert {key: detail[key] for key in topics} == topics

@@ -89,25 +89,56 @@ def test_a_long_value_is_cut_at_the_limit_in_utf16_units() -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "value", "field"),
+    ("key", "value", "field", "rule", "says"),
     [
-        ("team", "data (science)", "tags.team"),
-        ("team", "tab\there", "tags.team"),
-        ("team", "line\nbreak", "tags.team"),
-        ("bad\tkey", "v", "tags.bad\tkey"),
-        ("team", "\U0001d400" * 129, "tags.team"),
-        ("k" * 129, "v", "tags." + "k" * 129),
+        ("team", "data (science)", "tags.team", "tag_pattern", "holds '(', ')': "),
+        ("team", "tab\there", "tags.team", "tag_pattern", "holds '\\t': "),
+        ("team", "line\nbreak", "tags.team", "tag_pattern", "holds '\\n': "),
+        ("bad\tkey", "v", "tags.bad\tkey", "tag_pattern", "holds '\\t': "),
+        # Over the limit in UTF-16 code units, not in characters: the tag rule's own count.
+        (
+            "team",
+            "\U0001d400" * 129,
+            "tags.team",
+            "tag_length",
+            "is 258 UTF-16 code units long; SageMaker allows at most 256",
+        ),
+        (
+            "\U0001d400" * 65,
+            "v",
+            "tags." + "\U0001d400" * 65,
+            "tag_length",
+            "is 130 UTF-16 code units long; SageMaker allows at most 128",
+        ),
+        (
+            "k" * 129,
+            "v",
+            "tags." + "k" * 129,
+            "string_too_long",
+            "String should have at most 128 characters",
+        ),
+        # The first ten refused characters, in order, however many there are.
+        (
+            "team",
+            "!#$%&*;<>?[]",
+            "tags.team",
+            "tag_pattern",
+            "holds '!', '#', '$', '%', '&', '*', ';', '<', '>', '?': ",
+        ),
     ],
 )
 def test_a_user_tag_sagemaker_would_refuse_is_refused_here(
-    key: str, value: str, field: str
+    key: str, value: str, field: str, rule: str, says: str
 ) -> None:
     body = {"data": {"train": "a/", "validation": "b/"}, "tags": {key: value}}
     with pytest.raises(ValidationError) as raised:
         TuningRequest.model_validate(body)
     (error,) = raised.value.errors()
     assert ".".join(str(p) for p in error["loc"] if p != "[key]") == field
-    assert error["type"] in ("tag_pattern", "tag_length", "string_too_long")
+    assert error["type"] == rule
+    assert error["msg"].startswith(says)
+    if rule == "tag_pattern":
+        assert error["msg"].endswith(f"(pattern {tags.TAG_PATTERN})")
     with pytest.raises(ClientError):
         strict.check(
             "sagemaker",
@@ -120,7 +151,12 @@ def test_a_user_tag_sagemaker_would_refuse_is_refused_here(
 
 
 def test_a_user_tag_sagemaker_accepts_is_accepted_here() -> None:
-    good = {"Zoë 東京": "a_b.c:d/e=f+g-h@i ١٢٣", "k" * 128: "\U0001d400" * 128}
+    # Each limit exactly reached, in characters and in UTF-16 code units.
+    good = {
+        "Zoë 東京": "a_b.c:d/e=f+g-h@i ١٢٣",
+        "k" * 128: "\U0001d400" * 128,
+        "\U0001d400" * 64: "",
+    }
     request = TuningRequest.model_validate(
         {"data": {"train": "a/", "validation": "b/"}, "tags": good}
     )

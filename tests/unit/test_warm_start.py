@@ -216,3 +216,111 @@ def test_the_scripted_engine_refuses_a_create_naming_a_missing_parent() -> None:
         engine.create_hyper_parameter_tuning_job(**request)
     assert error.value.response["Error"]["Code"] == "ResourceNotFound"
     assert engine.jobs == {}
+
+
+def messages(parents: list[ParentJob], child: dict[str, Any] | None) -> dict[str, str]:
+    found = violations(
+        parents, child, request_id_tag=TAG, warm_start_type="IdenticalDataAndAlgorithm"
+    )
+    return {f"{v.field} {v.rule}": v.message for v in found}
+
+
+def test_each_refusal_names_the_parent_and_what_to_change() -> None:
+    missing = ParentJob("ntm-00000000000000000000000c", None, {})
+    running = parent("InProgress", tags={})
+    assert messages([missing, running], create_request()) == {
+        "warm_start.parents.0 exists": "no tuning job named 'ntm-00000000000000000000000c' in "
+        "this account and region",
+        "warm_start.parents.1 pipeline_jobs_only": f"{PARENT} was not started by this pipeline "
+        f"(no {TAG} tag)",
+        "warm_start.parents.1 terminal_parent": f"{PARENT} is InProgress; a parent must have "
+        "ended (Completed, Stopped, Failed)",
+    }
+    # Checked alone (before the child's request is built), every parent is still checked.
+    assert list(messages([missing, running], None)) == [
+        "warm_start.parents.0 exists",
+        "warm_start.parents.1 pipeline_jobs_only",
+        "warm_start.parents.1 terminal_parent",
+    ]
+
+
+def test_a_changed_hyperparameter_set_names_what_was_added_and_what_is_missing() -> None:
+    the_parent = parent(hyperparameters={"num_topics": 10, "batch_norm": True})
+    both = create_request(hyperparameters={"num_topics": 10, "tolerance": 0.01, "sub_sample": 0.5})
+    only_added = create_request(
+        hyperparameters={"num_topics": 10, "batch_norm": True, "tolerance": 0.01}
+    )
+    only_missing = create_request(hyperparameters={"num_topics": 10})
+    expected = f"the static plus tuned hyperparameters must be those of {PARENT}"
+    for child, names in [
+        (both, "; added: sub_sample, tolerance; missing: batch_norm"),
+        (only_added, "; added: tolerance"),
+        (only_missing, "; missing: batch_norm"),
+    ]:
+        assert messages([the_parent], child) == {
+            "warm_start.parents.0 same_hyperparameters": expected + names
+        }
+
+
+def test_a_child_without_static_values_or_ranges_is_compared_as_empty() -> None:
+    # Both are optional in CreateHyperParameterTuningJob: absent means none.
+    child = copy.deepcopy(create_request())
+    del child["TrainingJobDefinition"]["StaticHyperParameters"]
+    del child["HyperParameterTuningJobConfig"]["ParameterRanges"]
+    message = messages([parent()], child)["warm_start.parents.0 same_hyperparameters"]
+    assert "; added:" not in message
+    assert "num_topics" in message.partition("; missing: ")[2]
+
+
+def test_a_changed_type_names_each_hyperparameter_with_both_types() -> None:
+    child = create_request(
+        ranges={
+            "learning_rate": {"type": "Categorical", "values": [0.01, 0.1]},
+            "rescale_gradient": {"type": "Categorical", "values": [0.5, 1.0]},
+        }
+    )
+    assert messages([parent()], child)["warm_start.parents.0 same_hyperparameter_types"] == (
+        "a hyperparameter's type cannot change from the parent's: "
+        "learning_rate (Continuous -> Categorical), rescale_gradient (Continuous -> Categorical)"
+    )
+
+
+def test_too_many_static_changes_are_counted_and_named() -> None:
+    the_parent = parent(hyperparameters=STATICS)
+    eleven = create_request(hyperparameters={**STATICS, **CHANGED, "mini_batch_size": 65})
+    message = messages([the_parent], eleven)["warm_start.parents.0 static_changes"]
+    assert message == (
+        f"11 static values differ from {PARENT}'s; at most 10: "
+        + ", ".join(sorted([*CHANGED, "mini_batch_size"]))
+    )
+
+
+def test_a_moved_image_is_named() -> None:
+    other = parent()
+    assert other.description is not None
+    described = copy.deepcopy(other.description)
+    described["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"] = "1.dkr/ntm:2"
+    moved = ParentJob(PARENT, described, other.tags)
+    assert messages([moved], create_request())["warm_start.parents.0 same_algorithm"] == (
+        f"IdenticalDataAndAlgorithm needs {PARENT}'s training image 1.dkr/ntm:2"
+    )
+
+
+def test_sagemakers_own_static_entries_are_not_the_users() -> None:
+    # A described job lists _tuning_objective_metric among its static values.
+    the_parent = parent()
+    assert the_parent.description is not None
+    described = copy.deepcopy(the_parent.description)
+    described["TrainingJobDefinition"]["StaticHyperParameters"]["_tuning_objective_metric"] = (
+        "validation:total_loss"
+    )
+    assert rules([ParentJob(PARENT, described, the_parent.tags)], create_request()) == []
+
+
+def test_a_missing_parent_does_not_stop_the_others_being_described() -> None:
+    jobs = FakeJobs({PARENT: parent()})
+    found = describe_parents(["ntm-00000000000000000000000c", PARENT], jobs)  # type: ignore[arg-type]
+    assert [(p.name, p.description is None, p.tags) for p in found] == [
+        ("ntm-00000000000000000000000c", True, {}),
+        (PARENT, False, {TAG: "abc"}),
+    ]
