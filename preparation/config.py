@@ -16,6 +16,15 @@ MAX_VOCABULARY = 1_000_000
 # Each train shard is an open file during pass 2; a thousand is far more than any sensible
 # number of training instances.
 MAX_TRAIN_SHARDS = 1000
+# The whole-number settings' bounds (inclusive; None: no upper bound). The request model
+# (ntm_tuning.request.CorpusSpec) publishes them in its JSON Schema.
+INTEGER_BOUNDS: dict[str, tuple[int, int | None]] = {
+    "min_token_length": (1, 1000),
+    "max_vocabulary": (1, MAX_VOCABULARY),
+    "min_document_tokens": (1, None),
+    "train_shards": (1, MAX_TRAIN_SHARDS),
+    "max_document_bytes": (1, None),
+}
 
 
 def _is_int(value: object) -> bool:
@@ -62,11 +71,8 @@ class PreparationConfig:
             raise ValueError("stop_words: must be null or a list of non-empty strings")
         if not isinstance(self.split_salt, str):
             raise ValueError("split_salt: must be a string")
-        self._check_int("min_token_length", 1, 1000)
-        self._check_int("max_vocabulary", 1, MAX_VOCABULARY)
-        self._check_int("min_document_tokens", 1, None)
-        self._check_int("train_shards", 1, MAX_TRAIN_SHARDS)
-        self._check_int("max_document_bytes", 1, None)
+        for name, (low, high) in INTEGER_BOUNDS.items():
+            self._check_int(name, low, high)
         self._check_frequencies()
         for name in ("validation_ratio", "test_ratio"):
             value = getattr(self, name)

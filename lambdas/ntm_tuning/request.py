@@ -10,9 +10,10 @@ import math
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
-from preparation.config import PreparationConfig
+from preparation.config import INTEGER_BOUNDS, PreparationConfig
 
 from .ntm import MAX_STATIC_HYPERPARAMETERS, MAX_STATIC_VALUE_LENGTH, MAX_TUNED_HYPERPARAMETERS
 from .settings import EarlyStopping, Strategy
@@ -96,38 +97,55 @@ def _corpus_setting(field: str, message: str) -> PydanticCustomError:
     )
 
 
+# The preparation job's own defaults: a corpus request that leaves a setting out gets them.
+_PREPARATION = PreparationConfig()
+
+
+def _whole_number(name: str) -> int:
+    """A whole-number setting: its default, and its bounds in the JSON Schema (the rule itself
+    is the preparation job's, applied below)."""
+    low, high = INTEGER_BOUNDS[name]
+    bounds: JsonDict = {"minimum": low} if high is None else {"minimum": low, "maximum": high}
+    default: int = Field(default=getattr(_PREPARATION, name), json_schema_extra=bounds)
+    return default
+
+
 class CorpusSpec(_Strict):
     """A raw corpus to turn into an NTM dataset before tuning, and how.
 
     ``prefix`` holds ``.txt`` (a document a file), ``.jsonl`` or ``.csv`` files, optionally
     gzip-compressed. The other fields are the preparation settings (see preparation/README.md):
-    their rules are the preparation job's own (``preparation.config.PreparationConfig``),
-    applied here so that a setting the job would refuse is rejected before anything starts.
+    their defaults and rules are the preparation job's own
+    (``preparation.config.PreparationConfig``), applied here so that a setting the job would
+    refuse is rejected before anything starts. The length limits are the request's own.
     """
 
     prefix: str = Field(
         min_length=1, max_length=1024, description="Key prefix or s3:// URI in the data bucket."
     )
-    text_field: str = Field(default="text", min_length=1, max_length=256)
-    text_column: str = Field(default="text", min_length=1, max_length=256)
-    lowercase: bool = True
-    min_token_length: int = 2
+    text_field: str = Field(default=_PREPARATION.text_field, min_length=1, max_length=256)
+    text_column: str = Field(default=_PREPARATION.text_column, min_length=1, max_length=256)
+    lowercase: bool = _PREPARATION.lowercase
+    min_token_length: int = _whole_number("min_token_length")
     stop_words: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
         default=None, max_length=20_000, description="Replaces the English list when given."
     )
     min_df: int | float = Field(
-        default=2, description="Documents (integer >= 1) or a fraction in (0, 1)."
+        default=_PREPARATION.min_df, description="Documents (integer >= 1) or a fraction in (0, 1)."
     )
     max_df: int | float = Field(
-        default=0.5, description="Documents (integer >= min_df) or a fraction in (0, 1]."
+        default=_PREPARATION.max_df,
+        description="Documents (integer >= min_df) or a fraction in (0, 1].",
     )
-    max_vocabulary: int = 2000
-    min_document_tokens: int = 5
-    validation_ratio: float = Field(default=0.1, description="Above 0; with test_ratio below 1.")
-    test_ratio: float = 0.1
-    train_shards: int = 4
-    split_salt: str = Field(default="", max_length=256)
-    max_document_bytes: int = 1_000_000
+    max_vocabulary: int = _whole_number("max_vocabulary")
+    min_document_tokens: int = _whole_number("min_document_tokens")
+    validation_ratio: float = Field(
+        default=_PREPARATION.validation_ratio, description="Above 0; with test_ratio below 1."
+    )
+    test_ratio: float = _PREPARATION.test_ratio
+    train_shards: int = _whole_number("train_shards")
+    split_salt: str = Field(default=_PREPARATION.split_salt, max_length=256)
+    max_document_bytes: int = _whole_number("max_document_bytes")
 
     @model_validator(mode="after")
     def _preparation_accepts(self) -> CorpusSpec:
