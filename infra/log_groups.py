@@ -7,31 +7,40 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-# jsii exposes RetentionDays by member name only, so map the CloudWatch day counts explicitly.
-_RETENTION = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS,
-    150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS,
-    545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS,
-    1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
-    2192: logs.RetentionDays.SIX_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS,
-    2922: logs.RetentionDays.EIGHT_YEARS,
-    3288: logs.RetentionDays.NINE_YEARS,
-    3653: logs.RetentionDays.TEN_YEARS,
-}
+from infra.config import LOG_RETENTION_DAYS
+
+# jsii exposes RetentionDays by member name only, so name the member of each day count
+# CloudWatch Logs accepts (the configuration's LOG_RETENTION_DAYS, in the same order).
+_RETENTION = dict(
+    zip(
+        LOG_RETENTION_DAYS,
+        (
+            logs.RetentionDays.ONE_DAY,
+            logs.RetentionDays.THREE_DAYS,
+            logs.RetentionDays.FIVE_DAYS,
+            logs.RetentionDays.ONE_WEEK,
+            logs.RetentionDays.TWO_WEEKS,
+            logs.RetentionDays.ONE_MONTH,
+            logs.RetentionDays.TWO_MONTHS,
+            logs.RetentionDays.THREE_MONTHS,
+            logs.RetentionDays.FOUR_MONTHS,
+            logs.RetentionDays.FIVE_MONTHS,
+            logs.RetentionDays.SIX_MONTHS,
+            logs.RetentionDays.ONE_YEAR,
+            logs.RetentionDays.THIRTEEN_MONTHS,
+            logs.RetentionDays.EIGHTEEN_MONTHS,
+            logs.RetentionDays.TWO_YEARS,
+            logs.RetentionDays.THREE_YEARS,
+            logs.RetentionDays.FIVE_YEARS,
+            logs.RetentionDays.SIX_YEARS,
+            logs.RetentionDays.SEVEN_YEARS,
+            logs.RetentionDays.EIGHT_YEARS,
+            logs.RetentionDays.NINE_YEARS,
+            logs.RetentionDays.TEN_YEARS,
+        ),
+        strict=True,
+    )
+)
 
 
 def retention(days: int) -> logs.RetentionDays:

@@ -264,3 +264,47 @@ def test_app_exits_with_the_key_in_the_message() -> None:
     assert result.returncode != 0
     assert "Invalid configuration: ntm:instanceCount" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _documented_defaults() -> dict[str, str]:
+    """The README's configuration table: context key -> its default as written there."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Configuration") : text.index("## What a run costs")]
+    documented: dict[str, str] = {}
+    for line in section.splitlines():
+        if not line.startswith("| `ntm:"):
+            continue
+        keys_cell, default_cell = line.split("|")[1:3]
+        keys = [key.strip().strip("`") for key in keys_cell.split(" / ")]
+        defaults = [value.strip() for value in default_cell.split(" / ")]
+        if len(defaults) != len(keys):
+            defaults = [default_cell.strip()]
+        documented.update(zip(keys, defaults, strict=True))
+    return documented
+
+
+def _as_documented(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ", ".join(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k.removeprefix('ml.')} {v:g}" for k, v in value.items())
+    return str(value)
+
+
+def test_the_readme_documents_every_key_with_its_default() -> None:
+    documented = _documented_defaults()
+    assert set(documented) == {spec.key for spec in CONTEXT_KEYS}
+    config = PipelineConfig()
+    for spec in CONTEXT_KEYS:
+        default = getattr(config.tuning if spec.tuning else config, spec.field)
+        # The first word of the cell, without code quotes ("67108864 (64 MiB)").
+        written = documented[spec.key].strip("`")
+        assert written == _as_documented(default) or written.split(" (")[0] == str(default), (
+            spec.key,
+            written,
+            default,
+        )
