@@ -48,8 +48,8 @@ ALSO = sorted(
 # surviving one runs all of them. So a group's tests are the layer that owns its modules: the
 # domain rules against the unit tests, not against every moto-backed handler test that also
 # happens to call them (that would multiply the time of each survivor by tens of seconds).
-# Every module of the two packages is in exactly one group: what no group names (the workflow
-# steps, the request builder, the AWS adapters, the handlers, whatever module is added later)
+# Every module of the two packages is in exactly one group: what no group names (the steps of
+# the workflow, the AWS adapters, the handlers, the settings, whatever module is added later)
 # falls into WORKFLOW, mutated against the unit and handler tests. Empty `__init__.py` files
 # hold nothing to mutate.
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
@@ -59,13 +59,14 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "ntm_tuning/request.py",
             "ntm_tuning/ntm.py",
             "ntm_tuning/summary.py",
-            "ntm_tuning/preparation.py",
             "ntm_tuning/events.py",
             "ntm_tuning/topics.py",
             "ntm_tuning/tags.py",
             "ntm_tuning/instances.py",
             "ntm_tuning/locations.py",
             "ntm_tuning/warm_start.py",
+            "ntm_tuning/job_definition.py",
+            "ntm_tuning/cost.py",
             "ntm_tuning/schemas.py",
             "ntm_tuning/errors.py",
             "ntm_tuning/states.py",

@@ -122,13 +122,15 @@ def prepared_request(
 ) -> TuningRequest:
     """The request as if it had named the prepared channels itself."""
     documents = (summary or {}).get("documents") or {}
-    test = f"{dataset.key}test/" if documents.get("test", 1) else None
+    # A summary without a test count: the channel is named (any non-zero default says so).
+    test = f"{dataset.key}test/" if documents.get("test", 1) else None  # pragma: no mutate
     data = DataChannels(
         train=f"{dataset.key}train/",
         validation=f"{dataset.key}validation/",
         test=test,
         auxiliary=f"{dataset.key}auxiliary/vocab.txt",
-        content_type="application/x-recordio-protobuf",
+        # Also DataChannels' default; named because the prepared data is always RecordIO.
+        content_type="application/x-recordio-protobuf",  # pragma: no mutate
     )
     return request.model_copy(update={"data": data, "corpus": None})
 

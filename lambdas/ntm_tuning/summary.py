@@ -42,9 +42,11 @@ def rank_training_jobs(
 
     def order(summary: dict[str, Any]) -> tuple[int, float, str]:
         value = _objective(summary)
+        # Jobs without an objective are all equal in the second place (after the first one
+        # set them apart), so the placeholder value cannot change the order.
         return (
             value is None,
-            value if value is not None else 0.0,
+            value if value is not None else 0.0,  # pragma: no mutate
             summary["TrainingJobName"],
         )
 

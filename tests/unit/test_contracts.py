@@ -55,3 +55,13 @@ def test_example_requests_are_valid_requests(example: Path) -> None:
     body = json.loads(example.read_text())
     jsonschema.validate(body, json.loads((SCHEMA_DIR / "tuning-request.schema.json").read_text()))
     TuningRequest.model_validate(body)
+
+
+def test_make_schemas_writes_exactly_the_committed_files(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "schemas"  # a folder that does not exist yet
+    schemas.main(str(target))
+    written = {path.name: path.read_text(encoding="utf-8") for path in target.iterdir()}
+    committed = {
+        path.name: path.read_text(encoding="utf-8") for path in SCHEMA_DIR.glob("*.schema.json")
+    }
+    assert written == committed

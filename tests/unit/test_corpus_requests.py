@@ -194,3 +194,17 @@ def test_a_test_channel_is_named_unless_the_split_is_empty(
     assert prepared.data.validation == "d/validation/"
     assert prepared.data.content_type == "application/x-recordio-protobuf"
     assert prepared.name == "raw"
+
+
+def test_a_requests_prepared_files_sit_side_by_side_under_its_id() -> None:
+    settings = make_settings()
+    prefix = f"{settings.prepared_prefix}0123"
+    assert preparation.dataset_location("0123", settings) == S3Location(
+        DATA_BUCKET, f"{prefix}/dataset/"
+    )
+    assert preparation.config_location("0123", settings) == S3Location(
+        DATA_BUCKET, f"{prefix}/config.json"
+    )
+    assert preparation.request_location("0123", settings) == S3Location(
+        DATA_BUCKET, f"{prefix}/request.json"
+    )

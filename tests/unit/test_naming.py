@@ -41,6 +41,8 @@ def test_version_wins_over_etag_and_quotes_do_not_matter() -> None:
     assert naming.s3_identity("b", "k", "v1", "e") == naming.s3_identity("b", "k", "v1", "other")
     assert naming.s3_identity("b", "k", None, '"abc"') == naming.s3_identity("b", "k", None, "abc")
     assert naming.s3_identity("b", "k", "v1", None) != naming.s3_identity("b", "k", "v2", None)
+    # Neither a version nor an ETag: the identity is the object's location alone.
+    assert naming.s3_identity("b", "k", None, None) == "s3://b/k#etag="
 
 
 def test_golden_names_for_known_identities() -> None:

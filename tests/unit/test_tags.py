@@ -80,10 +80,21 @@ def test_any_text_becomes_a_valid_tag_value(text: str) -> None:
         assert value == text
 
 
+def test_each_refused_character_becomes_one_underscore() -> None:
+    assert tags.tag_value("a (b)!") == "a _b__"
+
+
+def test_a_text_fits_exactly_at_its_limit() -> None:
+    assert tags.fits("\U0001d400" * 128, 256)
+    assert not tags.fits("\U0001d400" * 128 + "x", 256)
+
+
 def test_a_long_value_is_cut_at_the_limit_in_utf16_units() -> None:
-    value = tags.tag_value("\U0001d400" * 200)  # 400 units
-    assert tags.java_length(value) <= 256
-    assert value.endswith("...")
+    # Two units each, from the first character past U+FFFF: 126 of them and "..." fill 255.
+    for astral in ("\U0001d400", "\U00010000"):
+        value = tags.tag_value(astral * 200)  # 400 units
+        assert value == astral * 126 + "..."
+        assert tags.java_length(value) == 255
     assert tags.tag_value("x" * 256) == "x" * 256
     assert tags.tag_value("x" * 257) == "x" * 253 + "..."
 

@@ -156,3 +156,63 @@ def test_a_wetc_that_is_not_a_number_is_left_out() -> None:
     assert block is not None and block.complete
     assert (block.wetc, block.tu) == (None, 0.75)
     assert [(t.wetc, t.tu) for t in block.topics] == [(None, 0.5), (None, 0.1)]
+
+
+def test_without_a_final_or_complete_block_the_last_block_is_reported() -> None:
+    lines = [
+        "Topics from epoch:1 (num_topics:3) [tu 0.5]:",
+        "[0.5] a b",
+        "Topics from epoch:2 (num_topics:3) [tu 0.6]:",
+        "[0.6] c d",
+        "[0.7] e f",
+        "Topics from epoch:3 (num_topics:3) [tu 0.7]:",
+        "[0.8] g h",
+    ]
+    block = final_block(lines)
+    assert block is not None
+    assert (block.epoch, block.complete, block.topics[0].words) == ("3", False, ("g", "h"))
+
+
+def test_a_header_with_wetc_alone_makes_single_scores_wetc() -> None:
+    block = final_block(
+        ["Topics from epoch:final (num_topics:2) [wetc 0.4]:", "[0.3] a b", "[0.5]"]
+    )
+    assert block is not None
+    assert (block.wetc, block.tu) == (0.4, None)
+    assert [(t.wetc, t.tu, t.words) for t in block.topics] == [
+        (0.3, None, ("a", "b")),
+        (0.5, None, ()),
+    ]
+    # The next header without WETC: single scores are TU again.
+    block = final_block(
+        [
+            "Topics from epoch:1 (num_topics:1) [wetc 0.4]:",
+            "[0.3] a",
+            "Topics from epoch:final (num_topics:1) [tu 0.9]:",
+            "[0.9] b",
+        ]
+    )
+    assert block is not None
+    assert [(t.wetc, t.tu) for t in block.topics] == [(None, 0.9)]
+
+
+def test_one_log_message_may_hold_several_lines_and_blocks() -> None:
+    message = "\n".join(
+        [
+            "Topics from epoch:1 (num_topics:1) [tu 0.5]:",
+            "[0.5] a",
+            "another log line after the block",
+            "Topics from epoch:final (num_topics:2) [tu 0.75]:",
+            "[0.5] b c",
+            "another log line inside the block",
+            "[1.0] d e",
+        ]
+    )
+    blocks = parse_blocks([message])
+    assert [(b.epoch, b.complete) for b in blocks] == [("1", True), ("final", True)]
+    assert [t.words for t in blocks[1].topics] == [("b", "c"), ("d", "e")]
+
+
+def test_uniqueness_of_a_topic_without_words_is_zero() -> None:
+    assert topic_uniqueness([["a", "b"], []]) == (0.5, [1.0, 0.0])
+    assert topic_uniqueness([]) == (0.0, [])
