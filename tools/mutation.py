@@ -79,7 +79,11 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "ntm_tuning/topic_report.py",
             "ntm_tuning/coherence.py",
         ],
-        ["tests/unit/test_topics.py", "tests/handlers/test_summary_topics.py"],
+        [
+            "tests/unit/test_topics.py",
+            "tests/unit/test_coherence.py",
+            "tests/handlers/test_summary_topics.py",
+        ],
     ),
     "ledger": (["ntm_tuning/ledger.py"], ["tests/handlers/test_ledger.py"]),
     "preparation": (
@@ -171,20 +175,35 @@ def verdicts(stage_dir: Path) -> dict[str, str]:
     return result
 
 
-def report(results: dict[str, str]) -> int:
+def _score(results: dict[str, str]) -> tuple[float, int, int]:
     killed = sum(1 for status in results.values() if status in KILLED)
+    checked = killed + sum(1 for status in results.values() if status in SURVIVED)
+    return (100.0 * killed / checked if checked else 0.0), killed, checked
+
+
+def report(results: dict[str, str]) -> int:
+    """Results are keyed "GROUP MUTANT"; mutants left out of this run are "not checked"."""
     survivors = sorted(name for name, status in results.items() if status in SURVIVED)
-    other = {name: s for name, s in results.items() if s not in KILLED | SURVIVED}
+    other = {name: s for name, s in results.items() if s not in KILLED | SURVIVED | {"not checked"}}
     print()
     print("Surviving mutants (`python tools/mutation.py --show GROUP NAME` prints one):")
     for name in survivors:
         print(f"  {name}  [{results[name]}]")
     for name, status in sorted(other.items()):
         print(f"  {name}  [{status}: not counted]")
-    checked = killed + len(survivors)
-    score = 100.0 * killed / checked if checked else 0.0
     print()
-    print(f"Mutation score: {score:.1f}% ({killed} killed of {checked}; {len(survivors)} survived)")
+    for group in sorted({name.split(" ", 1)[0] for name in results}):
+        score, killed, checked = _score(
+            {name: s for name, s in results.items() if name.startswith(group + " ")}
+        )
+        print(f"  {group}: {score:.1f}% ({killed} killed of {checked})")
+    unchecked = sum(1 for status in results.values() if status == "not checked")
+    if unchecked:
+        print(f"  ({unchecked} mutants not run this time)")
+    score, killed, checked = _score(results)
+    print(
+        f"Mutation score: {score:.1f}% ({killed} killed of {checked}; {checked - killed} survived)"
+    )
     return 0 if checked else 1
 
 
@@ -204,6 +223,13 @@ def main() -> int:
     )
     parser.add_argument(
         "--group", action="append", choices=[*GROUPS, WORKFLOW], help="run this group only"
+    )
+    parser.add_argument(
+        "--mutants",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="run only the mutants whose names match, e.g. '*__mutmut_*7' for a tenth of them",
     )
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--show", nargs=2, metavar=("GROUP", "MUTANT"), help="print one mutant")
@@ -227,7 +253,7 @@ def main() -> int:
             shutil.rmtree(stage_dir, ignore_errors=True)
             stage(stage_dir, modules, tests)
             print(f"== {group}: {', '.join(modules)} against {', '.join(tests)}", flush=True)
-            command = [mutmut, "run", "--max-children", str(args.jobs)]
+            command = [mutmut, "run", "--max-children", str(args.jobs), *args.mutants]
             began, cpu_before = time.monotonic(), _children_cpu()
             code = subprocess.call(command, cwd=stage_dir, env=env)
             wall, cpu = time.monotonic() - began, _children_cpu() - cpu_before

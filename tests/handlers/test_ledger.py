@@ -147,6 +147,9 @@ def test_the_terminal_event_is_reserved_once_then_recorded(table: Ledger) -> Non
         "event_id": "event-7",
     }
     assert table.reserve_outcome("req-1", EXECUTION, "again", take_over=True) is False
+    # The workflow's own retry still finds its reservation, event or not: only the clean-up
+    # asks to take over.
+    assert table.reserve_outcome("req-1", EXECUTION, "NTM Tuning Job Stopped") is True
     assert table.reserve_outcome("req-2", "e-2", "NTM Tuning Request Rejected", take_over=True)
     assert item(table, "request#req-1")["execution_id"] == {"S": EXECUTION}
 
