@@ -6,7 +6,6 @@ import atexit
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -17,7 +16,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
+from ntm_tuning.settings import Settings
 
+from infra.functions import FUNCTIONS
 from infra.log_groups import encrypted_log_group
 from infra.nag import acknowledge
 
@@ -41,79 +42,6 @@ def lambda_code_source() -> Path:
     return staging
 
 
-@dataclass(frozen=True)
-class HandlerSpec:
-    name: str
-    handler: str
-    description: str
-    timeout_seconds: int = 60
-    memory_size: int = 256
-
-
-HANDLERS = (
-    HandlerSpec(
-        "validate_request",
-        "ntm_tuning.handlers.validate_request.handler",
-        "Validates a tuning request",
-    ),
-    HandlerSpec(
-        "start_tuning_job", "ntm_tuning.handlers.start_tuning_job.handler", "Starts the tuning job"
-    ),
-    HandlerSpec(
-        "describe_tuning_job",
-        "ntm_tuning.handlers.describe_tuning_job.handler",
-        "Describes the tuning job",
-    ),
-    # Reads every training job's log and streams a held-out channel to score the topics.
-    HandlerSpec(
-        "summarize_results",
-        "ntm_tuning.handlers.summarize_results.handler",
-        "Summarizes the tuning job's results into a report",
-        timeout_seconds=300,
-        memory_size=1024,
-    ),
-    HandlerSpec(
-        "publish_outcome", "ntm_tuning.handlers.publish_outcome.handler", "Publishes a result event"
-    ),
-    HandlerSpec(
-        "stop_tuning_job",
-        "ntm_tuning.handlers.stop_tuning_job.handler",
-        "Stops an overdue tuning job",
-    ),
-    HandlerSpec(
-        "acquire_capacity",
-        "ntm_tuning.handlers.acquire_capacity.handler",
-        "Takes one of the concurrent tuning job slots",
-    ),
-    HandlerSpec(
-        "release_capacity",
-        "ntm_tuning.handlers.release_capacity.handler",
-        "Gives a tuning job slot back",
-    ),
-    HandlerSpec(
-        "clean_up",
-        "ntm_tuning.handlers.clean_up.handler",
-        "Stops the jobs of an execution that ended early and frees its slot",
-    ),
-    HandlerSpec(
-        "start_dataset_preparation",
-        "ntm_tuning.handlers.start_dataset_preparation.handler",
-        "Starts the dataset preparation processing job",
-    ),
-    HandlerSpec(
-        "describe_dataset_preparation",
-        "ntm_tuning.handlers.describe_dataset_preparation.handler",
-        "Describes the dataset preparation processing job",
-    ),
-    HandlerSpec(
-        "build_tuning_job",
-        "ntm_tuning.handlers.build_tuning_job.handler",
-        "Builds the tuning job from the prepared dataset",
-        timeout_seconds=120,
-    ),
-)
-
-
 class TuningHandlers(Construct):
     """Python 3.12 arm64 functions with Powertools, X-Ray and their own encrypted log groups.
 
@@ -130,6 +58,7 @@ class TuningHandlers(Construct):
         scope: Construct,
         id: str,
         *,
+        settings: Settings,
         environment: Mapping[str, str],
         powertools_layer_parameter: str,
         powertools_layer_arn: str | None = None,
@@ -153,7 +82,7 @@ class TuningHandlers(Construct):
 
         self.functions: dict[str, lambda_.Function] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
-        for spec in HANDLERS:
+        for spec in FUNCTIONS:
             # `prepare_start` -> `PrepareStart`
             construct_id = "".join(part.capitalize() for part in spec.name.split("_"))
             log_group = encrypted_log_group(
@@ -187,7 +116,7 @@ class TuningHandlers(Construct):
                 memory_size=spec.memory_size,
                 timeout=Duration.seconds(spec.timeout_seconds),
                 tracing=lambda_.Tracing.ACTIVE,
-                environment=dict(environment),
+                environment={**environment, **spec.environment(settings)},
                 role=role,
                 log_group=log_group,
             )

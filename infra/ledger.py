@@ -23,7 +23,7 @@ TTL_ATTRIBUTE = "expires_at"
 TABLE_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 
 
-class Ledger(Construct):
+class LedgerTable(Construct):
     """An on-demand table keyed by ``pk`` only, encrypted with the pipeline's key, with
     point-in-time recovery and items that expire at ``expires_at`` (epoch seconds).
 

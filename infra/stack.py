@@ -8,18 +8,12 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 from ntm_tuning.settings import DeploymentSettings, Settings
 
-from infra.config import OUTPUT_PREFIX, REPORT_PREFIX, PipelineConfig
+from infra.config import OUTPUT_PREFIX, PipelineConfig
 from infra.dataset_preparation import DatasetPreparation
 from infra.dead_letters import DeadLetterQueues
-from infra.grants import (
-    grant_object_put,
-    grant_object_read,
-    grant_prefix_read,
-    grant_sagemaker,
-    grant_training_logs_read,
-)
+from infra.functions import FUNCTIONS, Resources
 from infra.handlers import TuningHandlers
-from infra.ledger import Ledger
+from infra.ledger import LedgerTable
 from infra.monitoring import METRICS_NAMESPACE, Monitoring, WatchedRule
 from infra.orphan_cleanup import OrphanCleanup
 from infra.results_bus import ResultsBus
@@ -29,32 +23,16 @@ from infra.training_image import TrainingImage
 from infra.triggers import Triggers
 from infra.workflow import TuningWorkflow
 
-DESCRIBE_TUNING_JOB = "sagemaker:DescribeHyperParameterTuningJob"
-DESCRIBE_PROCESSING_JOB = "sagemaker:DescribeProcessingJob"
 SERVICE_NAME = "ntm-tuning"
-
-# Single-item ledger operations per handler (ntm_tuning.ledger): request claims (validate),
-# job slots (admit, release, and start when SageMaker is out of capacity), job records (validate,
-# start, prepare_start), terminal events (publish), and the clean-up of executions that ended
-# early.
-LEDGER_ACTIONS = {
-    "validate_request": ("dynamodb:GetItem", "dynamodb:PutItem"),
-    "start_tuning_job": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-    # PutItem: Ledger.acquire creates the capacity item on first use (conditional put).
-    "acquire_capacity": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-    "release_capacity": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
-    # Reads the last progress event published for its execution, records the next one.
-    "describe_tuning_job": ("dynamodb:GetItem", "dynamodb:UpdateItem"),
-    "clean_up": ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
-    # Reserves and records the request's one terminal event (conditional updates).
-    "publish_outcome": ("dynamodb:UpdateItem",),
-    # Records the execution's processing job (a put of its job record), so that the clean-up
-    # of an execution that ended early can stop it.
-    "start_dataset_preparation": ("dynamodb:PutItem",),
+# What every function finds in its environment besides its own settings.
+COMMON_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+    "POWERTOOLS_LOG_LEVEL": "INFO",
 }
 
 
-def handler_environment(
+def handler_settings(
     config: PipelineConfig,
     *,
     data_bucket: str,
@@ -67,10 +45,10 @@ def handler_environment(
     processing_image: str,
     processing_role_arn: str,
     preparation_code_uri: str,
-) -> dict[str, str]:
-    """What every handler finds in its environment (``Settings.from_env`` reads it back): the
-    configured settings they share with the stack, and the names of the stack's resources."""
-    settings = Settings(
+) -> Settings:
+    """The deployment's settings: the configured ones the handlers share with the stack, and
+    the names of the stack's resources. Each function gets the variables of those it reads."""
+    return Settings(
         **{name: getattr(config, name) for name in DeploymentSettings.model_fields},
         data_bucket=data_bucket,
         artifacts_bucket=artifacts_bucket,
@@ -83,12 +61,11 @@ def handler_environment(
         processing_role_arn=processing_role_arn,
         preparation_code_uri=preparation_code_uri,
     )
-    return {
-        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        **settings.environment(),
-    }
+
+
+def handler_environment(config: PipelineConfig, **names: str) -> dict[str, str]:
+    """Every variable a handler may be given: the common ones and every setting's."""
+    return {**COMMON_ENVIRONMENT, **handler_settings(config, **names).environment()}
 
 
 class NtmTuningStack(Stack):
@@ -126,7 +103,7 @@ class NtmTuningStack(Stack):
             key=storage.key,
         )
 
-        ledger = Ledger(self, "Ledger", key=storage.key, removal_policy=removal_policy)
+        ledger = LedgerTable(self, "Ledger", key=storage.key, removal_policy=removal_policy)
         dead_letters = DeadLetterQueues(
             self, "DeadLetters", key=storage.key, removal_policy=removal_policy
         )
@@ -141,7 +118,8 @@ class NtmTuningStack(Stack):
         handlers = TuningHandlers(
             self,
             "Handlers",
-            environment=handler_environment(
+            environment=COMMON_ENVIRONMENT,
+            settings=handler_settings(
                 config,
                 data_bucket=storage.data_bucket.bucket_name,
                 artifacts_bucket=storage.artifacts_bucket.bucket_name,
@@ -161,115 +139,17 @@ class NtmTuningStack(Stack):
             removal_policy=removal_policy,
         )
 
-        grant_object_read(
-            handlers.functions["validate_request"], bucket=storage.data_bucket, key=storage.key
+        resources = Resources(
+            config=config,
+            storage=storage,
+            bus=results.bus,
+            ledger=ledger,
+            training_role=sagemaker,
+            preparation=preparation,
         )
-        # Warm-start parents are described (status, hyperparameters, tags) before starting.
-        for checks_parents in (
-            handlers.functions["validate_request"],
-            handlers.functions["build_tuning_job"],
-        ):
-            grant_sagemaker(
-                checks_parents, tuning_job_actions=[DESCRIBE_TUNING_JOB, "sagemaker:ListTags"]
-            )
-        grant_object_put(
-            handlers.functions["validate_request"],
-            bucket=storage.data_bucket,
-            key=storage.key,
-            key_prefix=config.prepared_prefix,
-            reason=(
-                "Writes a corpus request's settings (request.json, config.json) for its dataset "
-                f"preparation job under the {config.prepared_prefix} prefix only."
-            ),
-        )
-        grant_sagemaker(
-            handlers.functions["start_tuning_job"],
-            tuning_job_actions=[
-                "sagemaker:CreateHyperParameterTuningJob",
-                DESCRIBE_TUNING_JOB,
-                "sagemaker:AddTags",
-                "sagemaker:ListTags",
-            ],
-            # Tags on the tuning job are copied onto every training job it starts.
-            training_job_actions=["sagemaker:AddTags"],
-        )
-        sagemaker.grant_pass_to_sagemaker(handlers.functions["start_tuning_job"])
-        # The poll publishes progress events: billable time so far comes from the training jobs.
-        grant_sagemaker(
-            handlers.functions["describe_tuning_job"],
-            tuning_job_actions=[
-                DESCRIBE_TUNING_JOB,
-                "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
-            ],
-        )
-        results.bus.grant_put_events_to(handlers.functions["describe_tuning_job"])
-        grant_sagemaker(
-            handlers.functions["summarize_results"],
-            tuning_job_actions=[
-                DESCRIBE_TUNING_JOB,
-                "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
-            ],
-            training_job_actions=["sagemaker:DescribeTrainingJob"],
-        )
-        grant_object_put(
-            handlers.functions["summarize_results"],
-            bucket=storage.artifacts_bucket,
-            key=storage.key,
-            key_prefix=REPORT_PREFIX,
-        )
-        # Topics: every training job's log, and the held-out channel and vocabulary for NPMI.
-        grant_training_logs_read(handlers.functions["summarize_results"])
-        grant_prefix_read(
-            handlers.functions["summarize_results"],
-            bucket=storage.data_bucket,
-            key=storage.key,
-            key_prefix="",
-            reason=(
-                "Streams the tuned dataset's test (or validation) channel and reads its "
-                "vocab.txt to score the topics (NPMI); requests may name datasets anywhere in "
-                "the data bucket, and the wildcard is limited to that bucket."
-            ),
-        )
-        results.bus.grant_put_events_to(handlers.functions["publish_outcome"])
-        grant_sagemaker(
-            handlers.functions["stop_tuning_job"],
-            tuning_job_actions=["sagemaker:StopHyperParameterTuningJob", DESCRIBE_TUNING_JOB],
-        )
-        for name, actions in LEDGER_ACTIONS.items():
-            ledger.grant(handlers.functions[name], actions)
-        grant_sagemaker(
-            handlers.functions["clean_up"],
-            tuning_job_actions=[DESCRIBE_TUNING_JOB, "sagemaker:StopHyperParameterTuningJob"],
-            # An aborted execution's dataset preparation job is stopped too.
-            processing_job_actions=[DESCRIBE_PROCESSING_JOB, "sagemaker:StopProcessingJob"],
-        )
-
-        # Dataset preparation: start the processing job (validation wrote its config file under
-        # the prepared prefix), watch it, then build the tuning job from what it wrote.
-        grant_sagemaker(
-            handlers.functions["start_dataset_preparation"],
-            processing_job_actions=[
-                "sagemaker:CreateProcessingJob",
-                DESCRIBE_PROCESSING_JOB,
-                "sagemaker:AddTags",
-            ],
-        )
-        preparation.grant_pass_to_sagemaker(handlers.functions["start_dataset_preparation"])
-        grant_sagemaker(
-            handlers.functions["describe_dataset_preparation"],
-            processing_job_actions=[DESCRIBE_PROCESSING_JOB],
-        )
-        grant_prefix_read(
-            handlers.functions["build_tuning_job"],
-            bucket=storage.data_bucket,
-            key=storage.key,
-            key_prefix=config.prepared_prefix,
-            reason=(
-                "Reads what a dataset preparation job wrote (dataset.json, vocab.txt) under "
-                f"the {config.prepared_prefix} prefix only."
-            ),
-        )
-        results.bus.grant_put_events_to(handlers.functions["clean_up"])
+        for spec in FUNCTIONS:
+            for grant in spec.grants:
+                grant.apply(handlers.functions[spec.name], resources)
 
         workflow = TuningWorkflow(
             self,

@@ -401,15 +401,21 @@ class OfflineWorkflow:
         self._capture_results()
 
     def _use_handler_environment(self) -> None:
-        """Every handler gets the same environment from the stack: set it for the process."""
-        environments = {json.dumps(f.environment, sort_keys=True) for f in self.functions.values()}
-        if len(environments) != 1:
-            raise ValueError("the handlers' environments differ; offline runs need them equal")
-        self._set_env(next(iter(self.functions.values())).environment)
+        """Set, for the process, every variable the stack gives a handler (each has one value
+        wherever it is given)."""
+        self._set_env(self._every_variable())
+
+    def _every_variable(self) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for function in self.functions.values():
+            for name, value in function.environment.items():
+                if merged.setdefault(name, value) != value:
+                    raise ValueError(f"the handlers' {name} differ; offline runs need one value")
+        return merged
 
     def _capture_results(self) -> None:
         """Subscribe to the results bus as a consumer would: a rule and a queue target."""
-        environment = next(iter(self.functions.values())).environment
+        environment = self._every_variable()
         self.results_bus = environment["EVENT_BUS_NAME"]
         self.event_source = environment["EVENT_SOURCE"]
         self.data_bucket = environment["DATA_BUCKET"]

@@ -15,10 +15,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 from .instances import has_instance_storage, local_storage_gb, volume_problem
@@ -279,17 +279,42 @@ class Settings(DeploymentSettings):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """The settings from the variables ``environment`` writes; absent optional ones take
-        their defaults, an absent required one raises ``KeyError`` naming the variable."""
+        """The settings from the variables ``environment`` writes.
+
+        With every required variable there, the whole model is validated, cross-field rules
+        included, and an absent optional variable takes its default. A deployed function gets
+        the variables of the settings it reads only (``infra/functions.py``): then each one
+        there is validated by its own field's rules (the cross-field rules ran at synth), and
+        reading one that is not raises ``MissingSetting`` naming its variable. It does not
+        fall back to a default, which the deployment may have configured otherwise.
+        """
         values: dict[str, Any] = {}
         for name, field in cls.model_fields.items():
             variable = _variable(name, field)
             if variable in env:
                 text = env[variable]
                 values[name] = json.loads(text) if _is_model(field) else text
-            elif field.is_required():
-                raise KeyError(variable)
-        return cls.model_validate(values)
+        required = {name for name, field in cls.model_fields.items() if field.is_required()}
+        if required <= values.keys():
+            return cls.model_validate(values)
+        checked = {name: _field_adapter(name).validate_python(values[name]) for name in values}
+        settings = cls.model_construct(_fields_set=set(checked), **checked)
+        for name in cls.model_fields.keys() - checked.keys():
+            settings.__dict__.pop(name, None)
+        return settings
+
+    def __getattr__(self, name: str) -> Any:
+        if name in type(self).model_fields:
+            raise MissingSetting(
+                f"{_variable(name, type(self).model_fields[name])} is not in this function's "
+                f"environment: declare {name!r} in its settings (infra/functions.py)"
+            )
+        return super().__getattr__(name)  # type: ignore[misc]
+
+    @classmethod
+    def variable(cls, name: str) -> str:
+        """The environment variable of the setting ``name``."""
+        return _variable(name, cls.model_fields[name])
 
     def environment(self) -> dict[str, str]:
         """The environment variables ``from_env`` reads these settings back from."""
@@ -301,6 +326,17 @@ class Settings(DeploymentSettings):
             else:
                 env[_variable(name, field)] = str(value)
         return env
+
+
+class MissingSetting(AttributeError):
+    """A setting this function was not given (its variable is not in the environment)."""
+
+
+@cache
+def _field_adapter(name: str) -> TypeAdapter[Any]:
+    """The rules of one field of ``Settings``: its type and constraints."""
+    field = Settings.model_fields[name]
+    return TypeAdapter(Annotated[field.annotation, *field.metadata])
 
 
 def _variable(name: str, field: FieldInfo) -> str:

@@ -15,6 +15,7 @@ from ntm_tuning.settings import (
     MAX_VOLUME_SIZE_GB,
     PROCESSING_MAX_RUNTIME_SECONDS,
     DeploymentSettings,
+    MissingSetting,
     Settings,
     TuningDefaults,
     setting_key,
@@ -221,11 +222,16 @@ def test_every_setting_of_the_handlers_has_its_own_environment_variable() -> Non
     assert len(set(variables)) == len(variables)
     settings = Settings.from_env(handler_environment(load_config({}), **NAMES))
     assert Settings.from_env(settings.environment()) == settings
-    # A missing resource name is named by its variable, not reported as a pydantic field.
+    # A missing resource name is named by its variable when read, not reported as a pydantic
+    # field; the others read as before, and a missing optional one takes no default.
     env = settings.environment()
-    del env["LEDGER_TABLE"]
-    with pytest.raises(KeyError, match="LEDGER_TABLE"):
-        Settings.from_env(env)
+    del env["LEDGER_TABLE"], env["REQUEST_PREFIX"]
+    partial = Settings.from_env(env)
+    with pytest.raises(MissingSetting, match="LEDGER_TABLE"):
+        _ = partial.ledger_table
+    with pytest.raises(MissingSetting, match="REQUEST_PREFIX"):
+        _ = partial.request_prefix
+    assert (partial.data_bucket, partial.tuning) == (settings.data_bucket, settings.tuning)
 
 
 def test_the_handlers_defaults_are_the_synth_defaults() -> None:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from aws_cdk import App
-from ntm_tuning.settings import Settings, TuningDefaults
+from ntm_tuning.settings import MissingSetting, Settings, TuningDefaults
 
+from infra.functions import FUNCTIONS
 from infra.pipeline import build_pipeline
 from tests.infra.conftest import ROOT, Synthesized
 from tests.infra.helpers import HANDLERS, function_id
@@ -137,10 +138,47 @@ def test_each_function_logs_to_its_own_encrypted_group(synthesized: Synthesized,
     assert group_id not in others
 
 
-def test_every_function_gets_the_same_environment(synthesized: Synthesized) -> None:
-    environments = [_function(synthesized, name)["Environment"]["Variables"] for name in HANDLERS]
-    assert all(env == environments[0] for env in environments)
-    env = environments[0]
+# What each function is given besides the common Powertools variables: the settings it
+# reads, and no other (a deliberate table: a change to a declaration shows here).
+LEDGER = {"LEDGER_TABLE", "LEDGER_TTL_DAYS"}
+BUS = {"EVENT_BUS_NAME", "EVENT_SOURCE"}
+COMMON = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+PLANNING = ENVIRONMENT_KEYS - COMMON - LEDGER - BUS
+OWN_VARIABLES = {
+    "validate_request": PLANNING | LEDGER,
+    "build_tuning_job": PLANNING,
+    "start_tuning_job": LEDGER,
+    "describe_tuning_job": LEDGER | BUS,
+    "stop_tuning_job": set(),
+    "summarize_results": {"ARTIFACTS_BUCKET", "REPORT_PREFIX", "TUNING_DEFAULTS"},
+    "publish_outcome": LEDGER | BUS,
+    "acquire_capacity": LEDGER | {"TUNING_DEFAULTS"},
+    "release_capacity": LEDGER,
+    "clean_up": LEDGER | BUS,
+    "start_dataset_preparation": LEDGER,
+    "describe_dataset_preparation": set(),
+}
+
+
+def _environments(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    return {name: _function(synthesized, name)["Environment"]["Variables"] for name in HANDLERS}
+
+
+def test_each_function_gets_the_variables_of_its_own_settings_only(
+    synthesized: Synthesized,
+) -> None:
+    environments = _environments(synthesized)
+    assert {name: set(env) - COMMON for name, env in environments.items()} == OWN_VARIABLES
+    assert all(set(env) >= COMMON for env in environments.values())
+    assert "DATA_BUCKET" in PLANNING and "PREPARED_PREFIX" in PLANNING
+
+
+def test_every_variable_carries_the_configured_value(synthesized: Synthesized) -> None:
+    environments = list(_environments(synthesized).values())
+    env: dict[str, Any] = {}
+    for each in environments:
+        for variable, value in each.items():
+            assert env.setdefault(variable, value) == value, variable  # one value everywhere
     assert set(env) == ENVIRONMENT_KEYS
     config = synthesized.config
     assert env["POWERTOOLS_SERVICE_NAME"] == "ntm-tuning"
@@ -164,7 +202,7 @@ def test_every_function_gets_the_same_environment(synthesized: Synthesized) -> N
 
 
 def test_environment_references_the_stack_resources(synthesized: Synthesized) -> None:
-    env = _function(synthesized, "validate_request")["Environment"]["Variables"]
+    env = {k: v for each in _environments(synthesized).values() for k, v in each.items()}
     outputs = synthesized.json["Outputs"]
     (key_id,) = synthesized.resources("AWS::KMS::Key")
     sagemaker_role = next(
@@ -182,17 +220,26 @@ def test_environment_references_the_stack_resources(synthesized: Synthesized) ->
     assert env["SAGEMAKER_ROLE_ARN"] == {"Fn::GetAtt": [sagemaker_role, "Arn"]}
 
 
-def test_handlers_can_parse_their_environment(synthesized: Synthesized) -> None:
-    """What the stack sets is what ntm_tuning.settings.Settings.from_env reads."""
+@pytest.mark.parametrize("name", sorted(HANDLERS))
+def test_handlers_can_parse_their_environment(synthesized: Synthesized, name: str) -> None:
+    """What the stack sets is what ntm_tuning.settings.Settings.from_env reads: each declared
+    setting reads back as configured, and one not declared is refused by name."""
     env = {
         k: v if isinstance(v, str) else f"token-for-{k.lower()}"
-        for k, v in _function(synthesized, "start_tuning_job")["Environment"]["Variables"].items()
+        for k, v in _function(synthesized, name)["Environment"]["Variables"].items()
     }
     settings = Settings.from_env(env)
-    assert settings.tuning == synthesized.config.tuning
-    assert settings.ledger_ttl_days == synthesized.config.ledger_ttl_days
-    assert settings.output_prefix == "tuning-jobs/"
-    assert settings.report_prefix == "reports/"
+    (spec,) = [f for f in FUNCTIONS if f.name == name]
+    config = synthesized.config
+    for setting in spec.settings:
+        value = getattr(settings, setting)
+        if setting in type(config).model_fields:
+            assert value == getattr(config, setting), setting
+        else:
+            assert value == env[Settings.variable(setting)], setting
+    for setting in Settings.model_fields.keys() - set(spec.settings):
+        with pytest.raises(MissingSetting, match=Settings.variable(setting)):
+            getattr(settings, setting)
 
 
 def test_the_code_asset_ships_the_handlers_and_the_preparation_package(

@@ -63,8 +63,15 @@ def test_processing_image_uri_is_resolved_per_region(synthesized: Synthesized) -
             ],
         ]
     }
-    for function in synthesized.resources("AWS::Lambda::Function").values():
-        assert function["Properties"]["Environment"]["Variables"]["PROCESSING_IMAGE"] == image
+    given = [
+        variables["PROCESSING_IMAGE"]
+        for function in synthesized.resources("AWS::Lambda::Function").values()
+        if "PROCESSING_IMAGE" in (variables := function["Properties"]["Environment"]["Variables"])
+    ]
+    # The functions that plan jobs (validation, and the build after a preparation) get it.
+    assert len(given) == 2
+    for value in given:
+        assert value == image
 
 
 def _file_assets(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
@@ -108,11 +115,12 @@ def test_code_uri_is_the_preparation_zip(synthesized: Synthesized) -> None:
 def test_code_uri_is_the_same_for_every_function_and_not_the_lambda_code(
     synthesized: Synthesized,
 ) -> None:
-    uris = {
-        json.dumps(f["Properties"]["Environment"]["Variables"]["PREPARATION_CODE_URI"])
+    uris = [
+        json.dumps(variables["PREPARATION_CODE_URI"])
         for f in synthesized.resources("AWS::Lambda::Function").values()
-    }
-    assert len(uris) == 1
+        if "PREPARATION_CODE_URI" in (variables := f["Properties"]["Environment"]["Variables"])
+    ]
+    assert len(uris) == 2 and len(set(uris)) == 1
     key = _code_asset(synthesized)
     for function in synthesized.resources("AWS::Lambda::Function").values():
         code = function["Properties"]["Code"]
