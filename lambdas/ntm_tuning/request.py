@@ -163,7 +163,8 @@ class CorpusSpec(_Strict):
 
     def preparation_config(self) -> dict[str, object]:
         """The settings the preparation job reads (everything but the location)."""
-        return self.model_dump(mode="json", exclude={"prefix"})
+        # Every field is a JSON type already: the Python and JSON dumps are the same.
+        return self.model_dump(mode="json", exclude={"prefix"})  # pragma: no mutate
 
 
 class Resources(_Strict):
