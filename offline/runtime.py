@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import boto3
 from ntm_tuning.events import PROGRESS
@@ -239,6 +238,7 @@ class OfflineWorkflow:
                 )
             )
         )
+        from ntm_tuning import aws
         from ntm_tuning.handlers import _runtime
 
         # What the handlers send AWS is checked as AWS checks it (offline.strict).
@@ -262,17 +262,19 @@ class OfflineWorkflow:
             s3_backend=self._s3_backend(),
             on_change=self.clock.wake,
         )
-        client = self.faults.wrap_sagemaker(OfflineSageMaker(engine, self.processing))
-        self._stack.enter_context(mock.patch.object(_runtime, "sagemaker_client", lambda: client))
-        self._stack.enter_context(
-            mock.patch.object(
-                _runtime,
-                "events_client",
-                lambda: self.faults.wrap_events(
+        sagemaker = self.faults.wrap_sagemaker(OfflineSageMaker(engine, self.processing))
+
+        def offline_clients(service: str) -> Any:
+            """SageMaker is the engine; EventBridge puts can be made to fail (``faults``)."""
+            if service == "sagemaker":
+                return sagemaker
+            if service == "events":
+                return self.faults.wrap_events(
                     strict.strict(boto3.client("events", region_name=REGION))
-                ),
-            )
-        )
+                )
+            return None
+
+        self._stack.enter_context(aws.use_clients(offline_clients))
         self._stack.callback(_runtime.reset)
         return self
 

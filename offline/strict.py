@@ -28,9 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
-from unittest import mock
 
-import boto3
 import regex
 from botocore.exceptions import ClientError
 from botocore.model import OperationModel, Shape
@@ -192,9 +190,5 @@ def strict_handler_clients() -> Iterator[None]:
     """While open, every AWS client the handlers get (``ntm_tuning.aws.client``) is strict."""
     from ntm_tuning import aws
 
-    @cache
-    def client(service: str) -> Any:
-        return strict(boto3.client(service, config=aws.CLIENT_CONFIG))  # type: ignore[call-overload]
-
-    with mock.patch.object(aws, "client", client):
+    with aws.use_clients(lambda service: strict(aws.default_client(service))):
         yield

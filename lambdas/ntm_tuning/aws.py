@@ -2,12 +2,18 @@
 
 Clients are created on first use, not at import, which keeps cold starts short and lets
 tests swap the endpoint (moto) before anything connects.
+
+Every client the handlers use comes from ``client(service)``. Where they come from is the
+one seam for putting other clients in their place (the offline runtime's emulated SageMaker,
+a botocore ``Stubber``, clients that refuse what AWS refuses): ``use_clients(provider)``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +46,54 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+# Makes the client for a service, or returns None to leave the service to the provider below.
+ClientProvider = Callable[[str], Any]
+
+
+def default_client(service: str) -> Any:
+    """A boto3 client for ``service``, with the handlers' retries and timeouts."""
+    return boto3.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+
+
+_providers: list[ClientProvider] = []
+_providers_lock = threading.Lock()
+
+
 @cache
 def client(service: str) -> Any:
-    return boto3.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+    """The client of ``service`` the handlers use, made once (until the providers change).
+
+    It comes from the innermost provider of an open ``use_clients`` that answers for the
+    service, else ``default_client``.
+    """
+    with _providers_lock:
+        providers = list(_providers)
+    for provider in reversed(providers):
+        made = provider(service)
+        if made is not None:
+            return made
+    return default_client(service)
+
+
+@contextmanager
+def use_clients(provider: ClientProvider) -> Iterator[None]:
+    """While open, ``client(service)`` is ``provider(service)`` where that is not None.
+
+    Blocks nest: an inner provider answering None leaves the service to the outer one. The
+    clients made so far are forgotten on entry and exit; adapters that already hold a client
+    keep it (the handlers' shared adapters are rebuilt by ``handlers._runtime.reset``).
+    A mapping's ``get`` is a provider: ``use_clients({"sagemaker": stubbed}.get)``.
+    """
+    with _providers_lock:
+        _providers.append(provider)
+    client.cache_clear()
+    try:
+        yield
+    finally:
+        with _providers_lock:
+            # The innermost entry of this provider: the same one may be open twice.
+            del _providers[len(_providers) - 1 - _providers[::-1].index(provider)]
+        client.cache_clear()
 
 
 class ObjectTooLarge(Exception):

@@ -32,7 +32,7 @@ def engine() -> str | None:
 
 
 def sagemaker_client() -> Any:
-    """The SageMaker API the handlers use; the offline workflow plugs its engine in here."""
+    """The SageMaker API the handlers use (``aws.use_clients`` puts another in its place)."""
     return aws.client("sagemaker")
 
 
