@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+from ntm_tuning import aws as ntm_aws
 from ntm_tuning.handlers import _runtime
 
 from offline.strict import strict_handler_clients
@@ -126,6 +128,23 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     _runtime.reset()
     with mock_aws(), strict_handler_clients():
         yield Aws()
+    _runtime.reset()
+
+
+# clients(sagemaker=..., events=...): those clients in the handlers' place until the test ends.
+Clients = Callable[..., None]
+
+
+@pytest.fixture
+def clients(aws: Aws) -> Iterator[Clients]:
+    """Put clients in the handlers' place, through their one seam (``aws.use_clients``)."""
+    with ExitStack() as stack:
+
+        def use(**by_service: Any) -> None:
+            stack.enter_context(ntm_aws.use_clients(by_service.get))
+            _runtime.reset()
+
+        yield use
     _runtime.reset()
 
 

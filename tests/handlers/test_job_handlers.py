@@ -27,7 +27,7 @@ from ntm_tuning.handlers import (
 )
 from ntm_tuning.ledger import Ledger
 
-from tests.handlers.conftest import Aws, LambdaContext, example_request
+from tests.handlers.conftest import Aws, Clients, LambdaContext, example_request
 from tests.settings_factory import ARTIFACTS_BUCKET, LEDGER, REGION
 
 SCHEMAS = __import__("pathlib").Path(__file__).resolve().parents[2] / "schemas"
@@ -71,19 +71,20 @@ def test_start_creates_one_job_however_often_it_is_delivered(
     assert [j["HyperParameterTuningJobName"] for j in jobs] == [state["tuning_job_name"]]
 
 
-def stubbed_sagemaker(monkeypatch: pytest.MonkeyPatch, module: Any) -> Stubber:
+def stubbed_sagemaker(clients: Clients) -> Stubber:
+    """The handlers' SageMaker client, answering as the test scripts it (botocore Stubber)."""
     client = boto3.client("sagemaker", region_name=REGION)
     stubber = Stubber(client)
     stubber.activate()
-    monkeypatch.setattr(module, "tuning_jobs", lambda: SageMakerJobs(client))
+    clients(sagemaker=client)
     return stubber
 
 
 def test_start_turns_throttling_into_a_retryable_error(
-    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    aws: Aws, context: LambdaContext, clients: Clients
 ) -> None:
     state = accepted(aws, context)
-    stubber = stubbed_sagemaker(monkeypatch, start_tuning_job)
+    stubber = stubbed_sagemaker(clients)
     stubber.add_client_error(
         "create_hyper_parameter_tuning_job", "ThrottlingException", "slow down"
     )
@@ -92,23 +93,23 @@ def test_start_turns_throttling_into_a_retryable_error(
 
 
 def test_start_lets_sagemaker_refusals_fail_the_step(
-    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    aws: Aws, context: LambdaContext, clients: Clients
 ) -> None:
     state = accepted(aws, context)
-    stubber = stubbed_sagemaker(monkeypatch, start_tuning_job)
+    stubber = stubbed_sagemaker(clients)
     stubber.add_client_error("create_hyper_parameter_tuning_job", "ValidationException", "bad role")
     with pytest.raises(Exception, match="bad role"):
         start_tuning_job.handler(start_event(state), context)
 
 
 def test_start_out_of_sagemaker_capacity_gives_its_slot_back(
-    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    aws: Aws, context: LambdaContext, clients: Clients
 ) -> None:
     state = accepted(aws, context)
     assert acquire_capacity.handler({"execution_id": EXECUTION, "tuning_job_name": "x"}, context)[
         "admitted"
     ]
-    stubber = stubbed_sagemaker(monkeypatch, start_tuning_job)
+    stubber = stubbed_sagemaker(clients)
     stubber.add_client_error("create_hyper_parameter_tuning_job", "ResourceLimitExceeded", "quota")
     result = start_tuning_job.handler(start_event(state), context)
     assert result == {"tuning_job_arn": None, "duplicate": False, "capacity_exhausted": True}
@@ -157,13 +158,13 @@ def status_change(
     ],
 )
 def test_cleanup_stops_the_orphaned_job_and_frees_capacity(
-    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch, status: str, published: str
+    aws: Aws, context: LambdaContext, clients: Clients, status: str, published: str
 ) -> None:
     state = accepted(aws, context)
     acquire_capacity.handler({"execution_id": EXECUTION}, context)
     start_tuning_job.handler(start_event(state), context)
     name = state["tuning_job_name"]
-    stubber = stubbed_sagemaker(monkeypatch, clean_up)
+    stubber = stubbed_sagemaker(clients)
     stubber.add_response(
         "describe_hyper_parameter_tuning_job",
         described_job(name, "InProgress"),
@@ -350,9 +351,9 @@ def test_a_progress_event_that_cannot_be_published_does_not_fail_the_poll(
 
 
 def test_poll_turns_throttling_into_a_retryable_error(
-    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    aws: Aws, context: LambdaContext, clients: Clients
 ) -> None:
-    stubber = stubbed_sagemaker(monkeypatch, describe_tuning_job)
+    stubber = stubbed_sagemaker(clients)
     stubber.add_client_error(
         "describe_hyper_parameter_tuning_job", "ThrottlingException", "slow down"
     )
@@ -373,9 +374,9 @@ def test_poll_turns_throttling_into_a_retryable_error(
 
 @pytest.mark.parametrize(("status", "stops"), [("InProgress", True), ("Completed", False)])
 def test_stop_stops_only_running_jobs(
-    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch, status: str, stops: bool
+    aws: Aws, context: LambdaContext, clients: Clients, status: str, stops: bool
 ) -> None:
-    stubber = stubbed_sagemaker(monkeypatch, stop_tuning_job)
+    stubber = stubbed_sagemaker(clients)
     stubber.add_response(
         "describe_hyper_parameter_tuning_job",
         described_job("ntm-x", status),
@@ -473,11 +474,11 @@ def described_training(name: str, billable: int) -> dict[str, Any]:
 
 
 def test_summarize_ranks_jobs_writes_the_report_and_builds_a_valid_detail(
-    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    aws: Aws, context: LambdaContext, clients: Clients
 ) -> None:
     state = accepted(aws, context)
     name = state["tuning_job_name"]
-    stubber = stubbed_sagemaker(monkeypatch, summarize_results)
+    stubber = stubbed_sagemaker(clients)
     stubber.add_response(
         "describe_hyper_parameter_tuning_job",
         described_job(name, "Completed"),
@@ -544,13 +545,13 @@ def test_summarize_ranks_jobs_writes_the_report_and_builds_a_valid_detail(
 def test_the_best_jobs_quality_warnings_reach_the_succeeded_detail(
     aws: Aws,
     context: LambdaContext,
-    monkeypatch: pytest.MonkeyPatch,
+    clients: Clients,
     reported: dict[str, float],
     codes: list[str],
 ) -> None:
     state = accepted(aws, context)
     name = state["tuning_job_name"]
-    stubber = stubbed_sagemaker(monkeypatch, summarize_results)
+    stubber = stubbed_sagemaker(clients)
     stubber.add_response(
         "describe_hyper_parameter_tuning_job",
         described_job(name, "Completed"),
@@ -602,13 +603,13 @@ def described_processing(name: str, status: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("status", "stops"), [("InProgress", True), ("Completed", False)])
 def test_cleanup_of_an_execution_aborted_while_preparing_stops_its_processing_job(
-    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch, status: str, stops: bool
+    aws: Aws, context: LambdaContext, clients: Clients, status: str, stops: bool
 ) -> None:
     request = start_event(accepted(aws, context))["request"]
     clean_up.ledger().record_job(
         EXECUTION, request, now=datetime.now(UTC), processing_job_name="ntm-prep-req"
     )
-    stubber = stubbed_sagemaker(monkeypatch, clean_up)
+    stubber = stubbed_sagemaker(clients)
     stubber.add_response(
         "describe_processing_job",
         described_processing("ntm-prep-req", status),
@@ -645,9 +646,9 @@ DISTINCT_FIELDS = {
 
 
 def test_poll_reads_each_counter_from_its_own_field(
-    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    aws: Aws, context: LambdaContext, clients: Clients
 ) -> None:
-    stubber = stubbed_sagemaker(monkeypatch, describe_tuning_job)
+    stubber = stubbed_sagemaker(clients)
     described = {
         **described_job("ntm-x", "InProgress"),
         "TrainingJobStatusCounters": DISTINCT_COUNTERS,
@@ -682,12 +683,12 @@ def test_poll_reads_each_counter_from_its_own_field(
 
 
 def test_cleanup_reports_each_counter_of_the_job_it_stopped(
-    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    aws: Aws, context: LambdaContext, clients: Clients
 ) -> None:
     state = accepted(aws, context)
     start_tuning_job.handler(start_event(state), context)
     name = state["tuning_job_name"]
-    stubber = stubbed_sagemaker(monkeypatch, clean_up)
+    stubber = stubbed_sagemaker(clients)
     stubber.add_response(
         "describe_hyper_parameter_tuning_job",
         {**described_job(name, "InProgress"), "TrainingJobStatusCounters": DISTINCT_COUNTERS},

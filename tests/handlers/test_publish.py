@@ -10,12 +10,11 @@ import boto3
 import jsonschema
 import pytest
 from botocore.stub import ANY, Stubber
-from ntm_tuning.aws import EventPublisher
 from ntm_tuning.errors import EventPublishFailed
 from ntm_tuning.handlers import publish_outcome, validate_request
 
-from tests.handlers.conftest import Aws, LambdaContext, example_request
-from tests.settings_factory import BUS, REGION
+from tests.handlers.conftest import Aws, Clients, LambdaContext, example_request
+from tests.settings_factory import REGION
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:run-1"
@@ -141,7 +140,7 @@ def test_watch_deadline_is_published_as_a_failure(aws: Aws, context: LambdaConte
 
 
 def test_a_failed_entry_raises_so_the_state_machine_retries(
-    aws: Aws, context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    aws: Aws, context: LambdaContext, clients: Clients
 ) -> None:
     state = validate_request.handler(
         {"delivery": aws.put_request("{}"), "execution_id": EXECUTION}, context
@@ -157,9 +156,7 @@ def test_a_failed_entry_raises_so_the_state_machine_retries(
         {"Entries": ANY},
     )
     stubber.activate()
-    monkeypatch.setattr(
-        publish_outcome, "event_publisher", lambda: EventPublisher(BUS, "ntm.tuning", client)
-    )
+    clients(events=client)
     with pytest.raises(EventPublishFailed, match="InternalFailure"):
         send("NTM Tuning Request Rejected", state, context)
 
