@@ -40,9 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", type=Path, default=DEFAULT_INPUT)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
+    # Progress on stderr: checked by running the job as a file (test_job.py), which a mutation
+    # run cannot trace; in-process, the test runner's own logging handlers take precedence.
+    # pragma: no mutate start
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
+    # pragma: no mutate end
     try:
         config = PreparationConfig.from_dict(
             json.loads(args.config_file.read_text(encoding="utf-8"))

@@ -101,14 +101,15 @@ def test_main_exit_statuses_and_what_each_prints(
 
     write_synthetic_jsonl(tmp_path / "corpus/a.jsonl", 60)
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"train_shards": 1, "split_salt": "in-process"}))
+    config.write_text(json.dumps({"train_shards": 1, "split_salt": "in-process é"}))
     folders = ["--input", str(tmp_path / "corpus"), "--output", str(tmp_path / "out")]
 
     assert job.main(["--config-file", str(config), *folders]) == 0
     printed = capsys.readouterr()
+    # Printed exactly as written to dataset.json: indented, non-ASCII text as it is.
+    assert printed.out == (tmp_path / "out/dataset.json").read_text(encoding="utf-8")
     summary = json.loads(printed.out)
-    assert summary == json.loads((tmp_path / "out/dataset.json").read_text())
-    assert summary["config"]["split_salt"] == "in-process"
+    assert summary["config"]["split_salt"] == "in-process é"
     assert summary["documents"]["total"] == 60
 
     # The output folder is now not empty: refused before anything is read.
@@ -127,3 +128,24 @@ def test_main_exit_statuses_and_what_each_prints(
     printed = capsys.readouterr()
     assert json.loads(printed.out)["error"] == "no readable document in the input folder"
     assert printed.err.startswith("no usable documents: ")
+
+
+def test_main_needs_a_config_and_reads_the_processing_folders_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from preparation import job
+
+    with pytest.raises(SystemExit) as raised:
+        job.main([])
+    assert raised.value.code == 2
+    assert "--config-file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        job.main(["--help"])
+    assert "raw documents in, an NTM dataset out" in capsys.readouterr().out
+    # Outside a Processing container the default input folder does not exist.
+    config = tmp_path / "config.json"
+    config.write_text("{}")
+    assert job.main(["--config-file", str(config)]) == 2
+    assert capsys.readouterr().err == (
+        "input folder /opt/ml/processing/input/corpus does not exist or is not a folder\n"
+    )

@@ -106,3 +106,15 @@ def test_the_request_model_takes_the_static_value_length_limit_from_the_ntm_tabl
     TuningRequest.model_validate(request("a" * MAX_STATIC_VALUE_LENGTH))
     with pytest.raises(ValidationError, match="at most 2500 characters"):
         TuningRequest.model_validate(request("a" * (MAX_STATIC_VALUE_LENGTH + 1)))
+
+
+def test_numbers_are_sent_in_the_form_each_kind_takes() -> None:
+    # An integer hyperparameter takes digits only; an exponent is refused, not rounded.
+    assert H["num_topics"].to_sagemaker("100") == "100"
+    assert H["num_topics"].to_sagemaker("1e2") is None
+    # A float without an upper bound still refuses infinity.
+    assert H["clip_gradient"].to_sagemaker(math.inf) is None
+    # Whole floats are written as integers while that is exact (below 1e15), then in full.
+    assert H["clip_gradient"].to_sagemaker(999_999_999_999_999.0) == "999999999999999"
+    assert H["clip_gradient"].to_sagemaker(1e15) == "1000000000000000.0"
+    assert H["clip_gradient"].to_sagemaker(0.5) == "0.5"
