@@ -18,7 +18,7 @@ import re
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
 from ntm_tuning.settings import (
     CONTEXT_PREFIX,
@@ -26,10 +26,8 @@ from ntm_tuning.settings import (
     Key,
     Settings,
     TuningDefaults,
-    setting_key,
 )
 from pydantic import (
-    BaseModel,
     Field,
     ValidationError,
     field_validator,
@@ -61,30 +59,42 @@ class ConfigError(ValueError):
 class PipelineConfig(DeploymentSettings):
     """Everything the stack needs to know, validated before any construct is created."""
 
-    stack_name: Annotated[
-        str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$"), Key("stackName")
-    ] = "NtmTuning"
-    results_bus_name: Annotated[
-        str, Field(pattern=r"^[/\.\-_A-Za-z0-9]{1,256}$"), Key("resultsBusName")
-    ] = "ntm-tuning-results"
-    poll_interval_seconds: Annotated[int, Field(ge=10, le=3600), Key("pollIntervalSeconds")] = 60
-    removal_policy: Annotated[Literal["retain", "destroy"], Key("removalPolicy")] = "retain"
-    archive_retention_days: Annotated[int, Field(ge=1, le=3653), Key("archiveRetentionDays")] = 30
-    log_retention_days: Annotated[int, Key("logRetentionDays")] = 30
+    stack_name: str = Field(default="NtmTuning", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+    results_bus_name: str = Field(
+        default="ntm-tuning-results", pattern=r"^[/\.\-_A-Za-z0-9]{1,256}$"
+    )
+    poll_interval_seconds: int = Field(default=60, ge=10, le=3600)
+    removal_policy: Literal["retain", "destroy"] = "retain"
+    archive_retention_days: int = Field(default=30, ge=1, le=3653)
+    log_retention_days: int = 30
     # How long an execution waits before asking again for one of the concurrent job slots.
-    capacity_wait_seconds: Annotated[int, Field(ge=10, le=3600), Key("capacityWaitSeconds")] = 60
+    capacity_wait_seconds: int = Field(default=60, ge=10, le=3600)
     # Where alarm notifications go (an email subscription to the alarm topic); none if null.
-    alarm_email: Annotated[str | None, Key("alarmEmail")] = None
-    powertools_layer_parameter: Annotated[
-        str, Field(pattern=r"^/[A-Za-z0-9_.\-/]+$"), Key("powertoolsLayerParameter")
-    ] = "/aws/service/powertools/python/arm64/python3.12/3.37.0"
+    alarm_email: str | None = None
+    powertools_layer_parameter: str = Field(
+        default="/aws/service/powertools/python/arm64/python3.12/3.37.0",
+        pattern=r"^/[A-Za-z0-9_.\-/]+$",
+    )
     # A Powertools layer version ARN to use as it is, instead of resolving the parameter above
     # at deploy time (some releases' versioned parameters were published late or not at all).
-    powertools_layer_arn: Annotated[
-        str | None,
-        Field(pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$"),
-        Key("powertoolsLayerArn"),
-    ] = None
+    powertools_layer_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$",
+    )
+
+    KEYS: ClassVar[Mapping[str, Key]] = {
+        **DeploymentSettings.KEYS,
+        "stack_name": Key("stackName"),
+        "results_bus_name": Key("resultsBusName"),
+        "poll_interval_seconds": Key("pollIntervalSeconds"),
+        "removal_policy": Key("removalPolicy"),
+        "archive_retention_days": Key("archiveRetentionDays"),
+        "log_retention_days": Key("logRetentionDays"),
+        "capacity_wait_seconds": Key("capacityWaitSeconds"),
+        "alarm_email": Key("alarmEmail"),
+        "powertools_layer_parameter": Key("powertoolsLayerParameter"),
+        "powertools_layer_arn": Key("powertoolsLayerArn"),
+    }
 
     @field_validator("results_bus_name")
     @classmethod
@@ -153,10 +163,12 @@ def _kind(annotation: Any) -> Kind:
     raise TypeError(f"no context kind for {annotation!r}")
 
 
-def _context_keys(model: type[BaseModel], *, tuning: bool) -> tuple[ContextKey, ...]:
+def _context_keys(
+    model: type[TuningDefaults | PipelineConfig], *, tuning: bool
+) -> tuple[ContextKey, ...]:
     keys = []
     for name, field in model.model_fields.items():
-        key = setting_key(field)
+        key = model.KEYS.get(name)
         if key is not None and key.context is not None:
             keys.append(
                 ContextKey(CONTEXT_PREFIX + key.context, name, _kind(field.annotation), tuning)

@@ -1,8 +1,9 @@
 """The deployment's settings: one definition of each key's type, bound, default and names.
 
 Every setting is declared once, here or (for the settings only the CDK app reads) in
-``infra/config.py``, with a :class:`Key` that names where it comes from: its cdk.json context
-key (``ntm:<context>``) and, when the handlers read it, its environment variable. The CDK app
+``infra/config.py``: a field with its type, bound and default, and in its model's ``KEYS`` a
+:class:`Key` that names where it comes from: its cdk.json context key (``ntm:<context>``) and,
+when the handlers read it, its environment variable. The CDK app
 validates the context with these models at synth time and writes the environment from them
 (``Settings.environment``); the handlers read it back with ``Settings.from_env``. So a value
 synth accepts is one the handlers accept, and no name or default is written twice.
@@ -16,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -53,15 +54,11 @@ INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9]+(-[a-z0-9]+)?\.[a-z0-9]+")
 @dataclass(frozen=True, slots=True)
 class Key:
     """Where a setting comes from: its context key (without ``ntm:``), its environment
-    variable, or both. Attached to a field as ``Annotated[<type>, Key(...)]``."""
+    variable, or both. Each model names its fields' keys in a ``KEYS`` table, beside the
+    fields (markers inside the fields' annotations would cost every cold start)."""
 
     context: str | None = None
     env: str | None = None
-
-
-def setting_key(field: FieldInfo) -> Key | None:
-    """The :class:`Key` of a model field, if it has one."""
-    return next((item for item in field.metadata if isinstance(item, Key)), None)
 
 
 class TuningDefaults(BaseModel):
@@ -69,15 +66,11 @@ class TuningDefaults(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    instance_type: Annotated[str, Key("instanceType")] = "ml.g4dn.xlarge"
-    allowed_instance_types: Annotated[tuple[str, ...], Key("allowedInstanceTypes")] = (
-        "ml.g4dn.xlarge",
-        "ml.g5.xlarge",
-        "ml.p3.2xlarge",
-    )
+    instance_type: str = "ml.g4dn.xlarge"
+    allowed_instance_types: tuple[str, ...] = ("ml.g4dn.xlarge", "ml.g5.xlarge", "ml.p3.2xlarge")
     # On-demand training prices in USD per instance-hour, used for the cost guardrail and the
     # cost reported in events. Every allowed instance type needs one.
-    instance_prices: Annotated[dict[str, float], Key("instancePrices")] = Field(
+    instance_prices: dict[str, float] = Field(
         default_factory=lambda: {
             "ml.g4dn.xlarge": 0.736,
             "ml.g5.xlarge": 1.408,
@@ -85,40 +78,56 @@ class TuningDefaults(BaseModel):
             "ml.c5.xlarge": 0.204,
         }
     )
-    prices_as_of: Annotated[str, Key("pricesAsOf")] = Field(
+    prices_as_of: str = Field(
         default="2026-11-27 (us-east-1 on-demand, unofficial)",
         min_length=1,
         description="Where and when the prices were read, reported with every estimate.",
     )
-    max_request_cost_usd: Annotated[float | None, Key("maxRequestCostUsd")] = Field(
-        default=50.0, gt=0
-    )
-    max_concurrent_jobs: Annotated[int, Key("maxConcurrentTuningJobs")] = Field(
-        default=2, ge=1, le=100
-    )
-    instance_count: Annotated[int, Key("instanceCount")] = Field(default=1, ge=1)
-    max_instance_count: Annotated[int, Key("maxInstanceCount")] = Field(default=4, ge=1)
-    volume_size_gb: Annotated[VolumeSizeGb, Key("volumeSizeGb")] = 30
-    max_runtime_seconds: Annotated[int, Key("maxRuntimeSeconds")] = Field(
-        default=3600, ge=1, le=TRAINING_MAX_RUNTIME_SECONDS
-    )
-    use_spot: Annotated[bool, Key("useSpot")] = False
-    max_wait_seconds: Annotated[int | None, Key("maxWaitSeconds")] = Field(default=None, ge=1)
-    strategy: Annotated[Strategy, Key("strategy")] = "Bayesian"
-    max_jobs: Annotated[int, Key("maxJobs")] = Field(default=20, ge=1)
-    max_parallel_jobs: Annotated[int, Key("maxParallelJobs")] = Field(default=2, ge=1)
-    max_jobs_cap: Annotated[int, Key("maxJobsCap")] = Field(default=100, ge=1, le=750)
-    max_parallel_jobs_cap: Annotated[int, Key("maxParallelJobsCap")] = Field(
-        default=10, ge=1, le=100
-    )
-    early_stopping: Annotated[EarlyStopping, Key("earlyStopping")] = "Off"
-    num_topics: Annotated[int, Key("numTopics")] = Field(default=20, ge=2, le=1000)
-    epochs: Annotated[int, Key("epochs")] = Field(default=50, ge=1, le=100)
+    max_request_cost_usd: float | None = Field(default=50.0, gt=0)
+    max_concurrent_jobs: int = Field(default=2, ge=1, le=100)
+    instance_count: int = Field(default=1, ge=1)
+    max_instance_count: int = Field(default=4, ge=1)
+    volume_size_gb: VolumeSizeGb = 30
+    max_runtime_seconds: int = Field(default=3600, ge=1, le=TRAINING_MAX_RUNTIME_SECONDS)
+    use_spot: bool = False
+    max_wait_seconds: int | None = Field(default=None, ge=1)
+    strategy: Strategy = "Bayesian"
+    max_jobs: int = Field(default=20, ge=1)
+    max_parallel_jobs: int = Field(default=2, ge=1)
+    max_jobs_cap: int = Field(default=100, ge=1, le=750)
+    max_parallel_jobs_cap: int = Field(default=10, ge=1, le=100)
+    early_stopping: EarlyStopping = "Off"
+    num_topics: int = Field(default=20, ge=2, le=1000)
+    epochs: int = Field(default=50, ge=1, le=100)
     # The largest held-out channel (test, else validation) the summary streams to score the
     # best topics' NPMI; above it, NPMI is left out and the event says why. 0: never.
-    npmi_max_channel_bytes: Annotated[int, Key("npmiMaxChannelBytes")] = Field(
-        default=64 * 1024 * 1024, ge=0, le=10 * 1024**3
-    )
+    npmi_max_channel_bytes: int = Field(default=64 * 1024 * 1024, ge=0, le=10 * 1024**3)
+
+    # The context key (`ntm:<context>`) of each field; the handlers get them all together, as
+    # the JSON object in TUNING_DEFAULTS.
+    KEYS: ClassVar[Mapping[str, Key]] = {
+        "instance_type": Key("instanceType"),
+        "allowed_instance_types": Key("allowedInstanceTypes"),
+        "instance_prices": Key("instancePrices"),
+        "prices_as_of": Key("pricesAsOf"),
+        "max_request_cost_usd": Key("maxRequestCostUsd"),
+        "max_concurrent_jobs": Key("maxConcurrentTuningJobs"),
+        "instance_count": Key("instanceCount"),
+        "max_instance_count": Key("maxInstanceCount"),
+        "volume_size_gb": Key("volumeSizeGb"),
+        "max_runtime_seconds": Key("maxRuntimeSeconds"),
+        "use_spot": Key("useSpot"),
+        "max_wait_seconds": Key("maxWaitSeconds"),
+        "strategy": Key("strategy"),
+        "max_jobs": Key("maxJobs"),
+        "max_parallel_jobs": Key("maxParallelJobs"),
+        "max_jobs_cap": Key("maxJobsCap"),
+        "max_parallel_jobs_cap": Key("maxParallelJobsCap"),
+        "early_stopping": Key("earlyStopping"),
+        "num_topics": Key("numTopics"),
+        "epochs": Key("epochs"),
+        "npmi_max_channel_bytes": Key("npmiMaxChannelBytes"),
+    }
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -185,32 +194,37 @@ class DeploymentSettings(BaseModel):
     :class:`Settings` extends it with the names of the stack's resources.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Only its subclasses are validated, so its own schema is never built (not at cold start).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    event_source: Annotated[
-        str, Field(min_length=1, max_length=256), Key("eventSource", "EVENT_SOURCE")
-    ] = "ntm.tuning"
-    request_prefix: Annotated[str, Key("requestPrefix", "REQUEST_PREFIX")] = "requests/"
+    event_source: str = Field(default="ntm.tuning", min_length=1, max_length=256)
+    request_prefix: str = "requests/"
     # Time to live of the ledger's request claims and job records (DynamoDB TTL).
-    ledger_ttl_days: Annotated[RetentionDays, Key("ledgerRetentionDays", "LEDGER_TTL_DAYS")] = 30
+    ledger_ttl_days: RetentionDays = 30
     # The dataset preparation stage: a SageMaker Processing job on the scikit-learn image, with
     # SageMaker's limits for ProcessingResources.ClusterConfig.VolumeSizeInGB and
     # StoppingCondition.MaxRuntimeInSeconds.
-    processing_instance_type: Annotated[
-        str, Key("processingInstanceType", "PROCESSING_INSTANCE_TYPE")
-    ] = "ml.m5.xlarge"
-    processing_volume_size_gb: Annotated[
-        VolumeSizeGb, Key("processingVolumeSizeGb", "PROCESSING_VOLUME_SIZE_GB")
-    ] = 30
-    processing_max_runtime_seconds: Annotated[
-        ProcessingMaxRuntimeSeconds,
-        Key("processingMaxRuntimeSeconds", "PROCESSING_MAX_RUNTIME_SECONDS"),
-    ] = 7200
+    processing_instance_type: str = "ml.m5.xlarge"
+    processing_volume_size_gb: VolumeSizeGb = 30
+    processing_max_runtime_seconds: ProcessingMaxRuntimeSeconds = 7200
     # Where prepared datasets (and their jobs' config files) go in the data bucket; the
     # processing role may write there and nowhere else.
-    prepared_prefix: Annotated[str, Key("preparedPrefix", "PREPARED_PREFIX")] = "datasets/prepared/"
-    # Each of its fields has its own context key; the handlers get them as one JSON object.
-    tuning: Annotated[TuningDefaults, Key(env="TUNING_DEFAULTS")] = TuningDefaults()
+    prepared_prefix: str = "datasets/prepared/"
+    tuning: TuningDefaults = TuningDefaults()
+
+    KEYS: ClassVar[Mapping[str, Key]] = {
+        "event_source": Key("eventSource", "EVENT_SOURCE"),
+        "request_prefix": Key("requestPrefix", "REQUEST_PREFIX"),
+        "ledger_ttl_days": Key("ledgerRetentionDays", "LEDGER_TTL_DAYS"),
+        "processing_instance_type": Key("processingInstanceType", "PROCESSING_INSTANCE_TYPE"),
+        "processing_volume_size_gb": Key("processingVolumeSizeGb", "PROCESSING_VOLUME_SIZE_GB"),
+        "processing_max_runtime_seconds": Key(
+            "processingMaxRuntimeSeconds", "PROCESSING_MAX_RUNTIME_SECONDS"
+        ),
+        "prepared_prefix": Key("preparedPrefix", "PREPARED_PREFIX"),
+        # Each of its fields has its own context key (TuningDefaults.KEYS).
+        "tuning": Key(env="TUNING_DEFAULTS"),
+    }
 
     @field_validator("event_source")
     @classmethod
@@ -263,19 +277,37 @@ class DeploymentSettings(BaseModel):
 class Settings(DeploymentSettings):
     """Everything a handler needs to know about the deployment it runs in."""
 
-    data_bucket: Annotated[str, Key(env="DATA_BUCKET")]
-    artifacts_bucket: Annotated[str, Key(env="ARTIFACTS_BUCKET")]
-    kms_key_arn: Annotated[str, Key(env="KMS_KEY_ARN")]
-    sagemaker_role_arn: Annotated[str, Key(env="SAGEMAKER_ROLE_ARN")]
-    training_image: Annotated[str, Key(env="TRAINING_IMAGE")]
-    event_bus_name: Annotated[str, Key(env="EVENT_BUS_NAME")]
-    ledger_table: Annotated[str, Key(env="LEDGER_TABLE")]
-    processing_role_arn: Annotated[str, Key(env="PROCESSING_ROLE_ARN")]
-    processing_image: Annotated[str, Key(env="PROCESSING_IMAGE")]
-    preparation_code_uri: Annotated[str, Key(env="PREPARATION_CODE_URI")]
+    model_config = ConfigDict(defer_build=False)
+
+    data_bucket: str
+    artifacts_bucket: str
+    kms_key_arn: str
+    sagemaker_role_arn: str
+    training_image: str
+    event_bus_name: str
+    ledger_table: str
+    processing_role_arn: str
+    processing_image: str
+    preparation_code_uri: str
     # Fixed parts of the contract, not configurable: the IAM policies are scoped to them.
-    output_prefix: Annotated[str, Key(env="OUTPUT_PREFIX")] = "tuning-jobs/"
-    report_prefix: Annotated[str, Key(env="REPORT_PREFIX")] = "reports/"
+    output_prefix: str = "tuning-jobs/"
+    report_prefix: str = "reports/"
+
+    KEYS: ClassVar[Mapping[str, Key]] = {
+        **DeploymentSettings.KEYS,
+        "data_bucket": Key(env="DATA_BUCKET"),
+        "artifacts_bucket": Key(env="ARTIFACTS_BUCKET"),
+        "kms_key_arn": Key(env="KMS_KEY_ARN"),
+        "sagemaker_role_arn": Key(env="SAGEMAKER_ROLE_ARN"),
+        "training_image": Key(env="TRAINING_IMAGE"),
+        "event_bus_name": Key(env="EVENT_BUS_NAME"),
+        "ledger_table": Key(env="LEDGER_TABLE"),
+        "processing_role_arn": Key(env="PROCESSING_ROLE_ARN"),
+        "processing_image": Key(env="PROCESSING_IMAGE"),
+        "preparation_code_uri": Key(env="PREPARATION_CODE_URI"),
+        "output_prefix": Key(env="OUTPUT_PREFIX"),
+        "report_prefix": Key(env="REPORT_PREFIX"),
+    }
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -290,7 +322,7 @@ class Settings(DeploymentSettings):
         """
         values: dict[str, Any] = {}
         for name, field in cls.model_fields.items():
-            variable = _variable(name, field)
+            variable = cls.variable(name)
             if variable in env:
                 text = env[variable]
                 values[name] = json.loads(text) if _is_model(field) else text
@@ -306,26 +338,29 @@ class Settings(DeploymentSettings):
     def __getattr__(self, name: str) -> Any:
         if name in type(self).model_fields:
             raise MissingSetting(
-                f"{_variable(name, type(self).model_fields[name])} is not in this function's "
+                f"{type(self).variable(name)} is not in this function's "
                 f"environment: declare {name!r} in its settings (infra/functions.py)"
             )
         return super().__getattr__(name)  # type: ignore[misc]
 
-    @classmethod
-    def variable(cls, name: str) -> str:
-        """The environment variable of the setting ``name``."""
-        return _variable(name, cls.model_fields[name])
-
     def environment(self) -> dict[str, str]:
         """The environment variables ``from_env`` reads these settings back from."""
         env: dict[str, str] = {}
-        for name, field in type(self).model_fields.items():
+        for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, BaseModel):
-                env[_variable(name, field)] = json.dumps(value.model_dump(mode="json"))
+                env[self.variable(name)] = json.dumps(value.model_dump(mode="json"))
             else:
-                env[_variable(name, field)] = str(value)
+                env[self.variable(name)] = str(value)
         return env
+
+    @classmethod
+    def variable(cls, name: str) -> str:
+        """The environment variable of the setting ``name``."""
+        key = cls.KEYS.get(name)
+        if key is None or key.env is None:
+            raise TypeError(f"Settings.{name} has no environment variable (KEYS)")
+        return key.env
 
 
 class MissingSetting(AttributeError):
@@ -336,14 +371,9 @@ class MissingSetting(AttributeError):
 def _field_adapter(name: str) -> TypeAdapter[Any]:
     """The rules of one field of ``Settings``: its type and constraints."""
     field = Settings.model_fields[name]
+    if not field.metadata:
+        return TypeAdapter(field.annotation)
     return TypeAdapter(Annotated[field.annotation, *field.metadata])
-
-
-def _variable(name: str, field: FieldInfo) -> str:
-    key = setting_key(field)
-    if key is None or key.env is None:
-        raise TypeError(f"Settings.{name} has no environment variable (Key(env=...))")
-    return key.env
 
 
 def _is_model(field: FieldInfo) -> bool:

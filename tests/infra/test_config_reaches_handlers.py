@@ -18,7 +18,6 @@ from ntm_tuning.settings import (
     MissingSetting,
     Settings,
     TuningDefaults,
-    setting_key,
 )
 from pydantic import ValidationError
 
@@ -153,9 +152,7 @@ def _value(config: DeploymentSettings, spec: ContextKey) -> Any:
 
 
 def _variable(field: str) -> str:
-    key = setting_key(Settings.model_fields[field])
-    assert key is not None and key.env is not None, field
-    return key.env
+    return Settings.variable(field)
 
 
 @pytest.mark.parametrize("spec", CONTEXT_KEYS, ids=lambda spec: spec.key)
@@ -215,6 +212,17 @@ def test_each_context_key_reaches_its_environment_variable(spec: ContextKey) -> 
         assert _value(Settings.from_env(env), spec) == _value(config, spec)
     else:
         assert not differs, f"{spec.key} is read only by the stack, yet changes {differs}"
+
+
+def test_every_field_has_its_key_and_every_key_its_field() -> None:
+    for model in (TuningDefaults, DeploymentSettings, Config, Settings):
+        assert set(model.KEYS) == set(model.model_fields), model.__name__
+    contexts = [spec.key for spec in CONTEXT_KEYS]
+    assert (
+        len(set(contexts))
+        == len(contexts)
+        == len(TuningDefaults.model_fields) + len(Config.model_fields) - 1
+    )  # all but `tuning`, whose fields have keys of their own
 
 
 def test_every_setting_of_the_handlers_has_its_own_environment_variable() -> None:
