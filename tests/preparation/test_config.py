@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from preparation.config import PreparationConfig
+from preparation.config import INTEGER_BOUNDS, PreparationConfig
 
 DEFAULTS = {
     "text_field": "text",
@@ -132,3 +134,25 @@ def test_stop_words_are_kept_as_given() -> None:
     config = PreparationConfig.from_dict({"stop_words": ["alpha", "beta"]})
     assert config.stop_words == ("alpha", "beta")
     assert PreparationConfig.from_dict(config.to_dict()) == config
+
+
+def _readme_table() -> dict[str, list[str]]:
+    """preparation/README.md's table of settings: field -> its cells (default, meaning)."""
+    text = (Path(__file__).resolve().parents[2] / "preparation" / "README.md").read_text()
+    table = text[text.index("| field | default | meaning |") :].split("\n\n")[0]
+    rows: dict[str, list[str]] = {}
+    for line in table.splitlines()[2:]:
+        name, *cells = (cell.strip() for cell in line.strip("|").split("|"))
+        rows[name.strip("`")] = cells
+    return rows
+
+
+def test_the_readme_documents_every_setting_with_its_default_and_bounds() -> None:
+    rows = _readme_table()
+    assert set(rows) == set(DEFAULTS)
+    for name, (default, _) in rows.items():
+        assert json.loads(default.strip("`")) == PreparationConfig().to_dict()[name], name
+    for name, (low, high) in INTEGER_BOUNDS.items():
+        if high is not None:
+            meaning = rows[name][1]
+            assert f"{low}..{high:,}" in meaning or f"{low}..{high}" in meaning, (name, meaning)

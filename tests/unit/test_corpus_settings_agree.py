@@ -3,6 +3,9 @@ request model accepts, the job accepts (and reads back unchanged), and the other
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -167,3 +170,21 @@ def test_the_schema_publishes_the_jobs_integer_bounds() -> None:
         assert properties[name]["minimum"] == low
         assert properties[name].get("maximum") == high
         assert properties[name]["default"] == getattr(PreparationConfig(), name)
+
+
+def test_the_readme_gives_every_corpus_setting_with_the_jobs_default() -> None:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in text.splitlines() if line.startswith("| `corpus.*` |")]
+    written = dict(re.findall(r"`(\w+)` \(([^)]*)\)", row))
+    defaults = PreparationConfig().to_dict()
+    assert set(written) == set(defaults)
+    for name, value in defaults.items():
+        first = written[name].split(",")[0].split(" ")[0].strip("`")
+        if value is None:
+            assert written[name] == "English list", name  # stop_words: the built-in list
+        elif isinstance(value, bool):
+            assert first == json.dumps(value), name
+        elif isinstance(value, str):
+            assert first == (value or '""'), name
+        else:
+            assert written[name].split(" ")[0].rstrip(",").replace(",", "") == str(value), name
