@@ -23,7 +23,9 @@ PROGRESS = "NTM Tuning Job Progress"
 
 
 class _Contract(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Each handler uses a few of these models, on some of its paths: a model's validator is
+    # built when it is first used, not when a handler imports this module.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # -- what the triggers deliver ------------------------------------------------------------

@@ -5,7 +5,7 @@ from what it wrote."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -14,8 +14,12 @@ from .instances import has_instance_storage
 from .ledger import Ledger
 from .locations import S3Location
 from .naming import processing_job_name
-from .request import DataChannels, TuningRequest
-from .settings import Settings
+
+if TYPE_CHECKING:
+    # Starting and describing the preparation job reads no request and no settings: only
+    # planning does, and it loads both itself.
+    from .request import TuningRequest
+    from .settings import Settings
 
 CODE_DIR = "/opt/ml/processing/input/code"
 CONFIG_DIR = "/opt/ml/processing/input/config"
@@ -121,6 +125,8 @@ def prepared_request(
     request: TuningRequest, dataset: S3Location, summary: dict[str, Any] | None = None
 ) -> TuningRequest:
     """The request as if it had named the prepared channels itself."""
+    from .request import DataChannels
+
     documents = (summary or {}).get("documents") or {}
     # A summary without a test count: the channel is named (any non-zero default says so).
     test = f"{dataset.key}test/" if documents.get("test", 1) else None  # pragma: no mutate

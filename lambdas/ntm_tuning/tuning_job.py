@@ -4,15 +4,19 @@ lifecycle, started once however often its request arrives."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from .aws import SageMakerJobs, error_code
-from .events import TrainingJobCounters
 from .ledger import Ledger
-from .progress import ProgressReport, report_progress
-from .tags import EXECUTION_TAG, tag_value
+
+if TYPE_CHECKING:
+    from .progress import ProgressReport
+
+# "Stop tuning job" needs none of the event contracts, tags and progress reports that starting
+# and describing a job use: those are imported where they are used (and "Describe tuning job"
+# loads the progress report, and with it the contracts, when it starts).
 
 
 def start_tuning_job(
@@ -46,6 +50,8 @@ def start_tuning_job(
             return {**result, "capacity_exhausted": True}
         if code != "ResourceInUse":
             raise
+        from .tags import EXECUTION_TAG, tag_value
+
         existing = jobs.describe(tuning_job_name)
         result["tuning_job_arn"] = str(existing["HyperParameterTuningJobArn"])
         if jobs.tags(result["tuning_job_arn"]).get(EXECUTION_TAG) != tag_value(execution_id):
@@ -67,6 +73,9 @@ def describe_tuning_job(
     With ``progress``, also publish a progress event when the counters or the best objective
     changed since the last one (``progress`` in the result says what happened).
     """
+    from .events import TrainingJobCounters
+    from .progress import report_progress
+
     job = jobs.describe(tuning_job_name)
     now = now or datetime.now(UTC)
     result = {

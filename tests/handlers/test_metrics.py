@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from ntm_tuning.handlers._runtime import emit_metric
+from ntm_tuning.handlers._metrics import emit_metric
 
 
 def test_metric_is_printed_in_embedded_metric_format(

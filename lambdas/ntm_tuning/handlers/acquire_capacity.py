@@ -7,7 +7,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import capacity, metrics
-from ._runtime import emit_metric, ledger, logger, settings, tracer
+from ._deployment import ledger, settings
+from ._metrics import emit_metric
+from ._runtime import logger, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)

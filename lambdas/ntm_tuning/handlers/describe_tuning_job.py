@@ -7,7 +7,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import progress, tuning_job
-from ._runtime import event_publisher, ledger, logger, tracer, tuning_jobs
+from ._deployment import event_publisher, ledger
+from ._runtime import logger, tracer, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -7,7 +7,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import metrics, outcomes
-from ._runtime import emit_metric, engine, event_publisher, ledger, logger, tracer
+from ._deployment import event_publisher, ledger
+from ._metrics import emit_metric
+from ._runtime import engine, logger, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)

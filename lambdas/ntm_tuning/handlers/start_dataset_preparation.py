@@ -7,7 +7,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import preparation
-from ._runtime import ledger, logger, tracer, tuning_jobs
+from ._deployment import ledger
+from ._runtime import logger, tracer, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -7,7 +7,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import results
-from ._runtime import data_store, logger, settings, tracer, training_logs, tuning_jobs
+from ._deployment import settings
+from ._runtime import data_store, logger, tracer, training_logs, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -7,7 +7,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import intake
-from ._runtime import data_store, ledger, logger, settings, tracer, tuning_jobs
+from ._deployment import ledger, settings
+from ._runtime import data_store, logger, tracer, tuning_jobs
 
 
 @logger.inject_lambda_context(clear_state=True)
