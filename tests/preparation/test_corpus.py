@@ -198,3 +198,18 @@ def test_a_binary_file_is_binary_whatever_its_name(tmp_path: Path, name: str) ->
     assert documents == []
     assert problems(report) == {"binary": 1, "unsupported_file": 1}
     assert report.examples["binary"] == [name]
+
+
+def test_each_dropped_csv_row_is_named_by_its_row_number(tmp_path: Path) -> None:
+    huge = "w" * 140_000  # over the csv module's own cell limit (128 Ki characters)
+    rows = f"id,text\n1,ok\n\n2\n3,{'x' * 20}\n4,{huge}\n5,   \n6,fine\n"
+    write_file(tmp_path / "c.csv", rows)
+    write_file(tmp_path / "d.csv", f"id,{huge}\n1,x\n")  # a header the csv module refuses
+    documents, report = read(tmp_path, max_document_bytes=10)
+    # Rows are counted from the first after the header; a blank line is not a row.
+    assert documents == [("1", "ok"), ("6", "fine")]
+    assert problems(report) == {"missing_text": 1, "too_large": 2, "empty": 1, "bad_csv": 1}
+    assert report.examples["missing_text"] == ["c.csv:2"]
+    assert report.examples["too_large"] == ["c.csv:3", "c.csv:4"]
+    assert report.examples["empty"] == ["c.csv:5"]
+    assert report.examples["bad_csv"] == ["d.csv:header"]
