@@ -13,13 +13,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_serializer
 
 from . import naming
-
-REQUESTED = "NTM Tuning Requested"
-SUCCEEDED = "NTM Tuning Job Succeeded"
-REJECTED = "NTM Tuning Request Rejected"
-FAILED = "NTM Tuning Job Failed"
-STOPPED = "NTM Tuning Job Stopped"
-PROGRESS = "NTM Tuning Job Progress"
+from .detail_types import FAILED as FAILED
+from .detail_types import PROGRESS as PROGRESS
+from .detail_types import REJECTED as REJECTED
+from .detail_types import REQUESTED as REQUESTED
+from .detail_types import STOPPED as STOPPED
+from .detail_types import SUCCEEDED as SUCCEEDED
 
 
 class _Contract(BaseModel):

@@ -6,15 +6,15 @@ Embedded metric format: Powertools adds the ``service`` dimension from
 
 from __future__ import annotations
 
-from . import events
+from . import detail_types
 
 NAMESPACE = "NtmTuning"
 IN_FLIGHT = "TuningJobsInFlight"
 OUTCOME = "Outcome"
 # The ``outcome`` dimension of OUTCOME, by the detail type of the published event.
 OUTCOMES = {
-    events.SUCCEEDED: "Succeeded",
-    events.REJECTED: "Rejected",
-    events.FAILED: "Failed",
-    events.STOPPED: "Stopped",
+    detail_types.SUCCEEDED: "Succeeded",
+    detail_types.REJECTED: "Rejected",
+    detail_types.FAILED: "Failed",
+    detail_types.STOPPED: "Stopped",
 }

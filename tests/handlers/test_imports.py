@@ -36,3 +36,23 @@ def test_a_handler_that_reads_settings_loads_them_at_import() -> None:
     # Settings are read on every invocation: loaded during the function's init, not its first
     # request.
     assert "ntm_tuning.settings" in loaded("ntm_tuning.handlers.start_tuning_job")
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        "acquire_capacity",
+        "release_capacity",
+        "start_tuning_job",
+        "start_dataset_preparation",
+        "stop_tuning_job",
+        "describe_dataset_preparation",
+    ],
+    ids=lambda name: name,
+)
+def test_handlers_that_publish_nothing_do_not_load_the_event_contracts(handler: str) -> None:
+    assert "ntm_tuning.events" not in loaded(f"ntm_tuning.handlers.{handler}")
+
+
+def test_a_handler_that_publishes_loads_the_event_contracts_at_import() -> None:
+    assert "ntm_tuning.events" in loaded("ntm_tuning.handlers.publish_outcome")
