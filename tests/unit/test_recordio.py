@@ -7,10 +7,19 @@ import io
 import struct
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from preparation.recordio import MAGIC, SparseRow, encode_sparse, frame, read_sparse, write_sparse
+from preparation.recordio import (
+    MAGIC,
+    SparseRow,
+    encode_sparse,
+    frame,
+    read_frames,
+    read_sparse,
+    write_sparse,
+)
 from preparation.synthetic import write_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,3 +83,26 @@ def test_example_dataset_is_reproducible(tmp_path: Path) -> None:
         documents = list(read_sparse(stream))
     assert len(documents) == counts["validation"] == 60
     assert all(row.dimension == len(vocabulary) for row in documents)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (struct.pack("<I", MAGIC), "truncated RecordIO header"),
+        (struct.pack("<II", 0x12345678, 0), "bad RecordIO magic 0x12345678"),
+        # The top three bits of the length word flag a multi-part record (cflag 1, 2 or 3).
+        (struct.pack("<II", MAGIC, 1 << 29), "multi-part RecordIO records are not supported"),
+        (struct.pack("<II", MAGIC, 3 << 30), "multi-part RecordIO records are not supported"),
+        (struct.pack("<II", MAGIC, 8) + b"1234", "truncated RecordIO record"),
+    ],
+    ids=["header", "magic", "cflag-1", "cflag-3", "record"],
+)
+def test_a_broken_stream_is_refused_saying_what_is_wrong(data: bytes, problem: str) -> None:
+    with pytest.raises(ValueError, match=f"^{problem}$"):
+        list(read_frames(io.BytesIO(data)))
+
+
+def test_frames_are_read_back_past_their_padding() -> None:
+    payloads = [b"a", b"bcde", b""]
+    stream = io.BytesIO(b"".join(frame(payload) for payload in payloads))
+    assert list(read_frames(stream)) == payloads
