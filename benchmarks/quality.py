@@ -19,11 +19,15 @@ Corpora:
 - planted (20 topics): LDA's generative story over a synthetic vocabulary (the "truth" row
   scores the planted topics themselves);
 - stdlib docstrings: docstrings of the Python standard library installed here;
-- short texts: generated here, 12,000 documents of 20-80 words. Each of 20 topics is the word
-  distribution of the docstrings of one standard-library package (email, asyncio, tkinter, ...:
-  real vocabularies with real overlaps); each document draws a sparse topic mixture
-  (Dirichlet 0.1, so one or two topics, as in short texts), then its words: 80% from the
-  mixture, 20% from the whole library's word distribution (background).
+- short texts: generated here, 12,000 documents of 20-80 words, from the docstrings of the 20
+  largest standard-library packages (tkinter, email, asyncio, logging, ...: real vocabularies).
+  Each package is a theme; its topic is what sets it apart, its word distribution minus that of
+  the 20 packages together (positive part, ``trainer.corpora.themed_topics``), and the 20
+  together are the background, the words every theme uses (``return``, ``object``,
+  ``string``...). Each document draws a sparse topic mixture (Dirichlet 0.1, so one or two
+  topics, as in short texts), then its words: 80% from the mixture, 20% from the background
+  (``trainer.corpora.short_texts``). The "truth" row scores the generating topics themselves,
+  on the vocabulary the benchmark keeps.
 
 ``--per-job`` prints every training job of each search: hyperparameters, epochs, validation
 loss, KL divergence, active latent dimensions, NPMI, TU and collapse warnings.
@@ -42,6 +46,7 @@ for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import ast  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -65,7 +70,8 @@ from ntm_tuning.ntm import SEED_RANGES  # noqa: E402
 from sklearn.decomposition import LatentDirichletAllocation  # noqa: E402
 from sklearn.feature_extraction.text import CountVectorizer  # noqa: E402
 
-from trainer.corpora import planted_corpus  # noqa: E402
+from trainer.corpora import planted_corpus, themed_topics  # noqa: E402
+from trainer.corpora import short_texts as short_texts_corpus  # noqa: E402
 from trainer.data import Corpus  # noqa: E402
 from trainer.quality import WARNING_METRIC_PREFIX, topic_quality  # noqa: E402
 from trainer.search import OBJECTIVE_METRIC, make_sampler, search_space  # noqa: E402
@@ -138,6 +144,7 @@ def _vectorize(documents: list[str]) -> tuple[np.ndarray, list[str]]:
     return counts, list(vectorizer.get_feature_names_out())
 
 
+@functools.cache
 def _docstrings() -> list[tuple[str, str]]:
     """(top-level package or module, docstring) of the standard library, 20 words or more."""
     root = Path(sysconfig.get_paths()["stdlib"])
@@ -198,32 +205,24 @@ def short_texts(
     by_package: dict[str, Counter[str]] = defaultdict(Counter)
     for package, text in _docstrings():
         by_package[package].update(w.lower() for w in word.findall(text))
-    everything: Counter[str] = Counter()
-    for package_words in by_package.values():
-        everything.update(package_words)
     chosen = sorted(by_package, key=lambda p: (-sum(by_package[p].values()), p))[:topics]
-    vocabulary = sorted(everything)
+    vocabulary = sorted({w for p in chosen for w in by_package[p]})
     index = {w: i for i, w in enumerate(vocabulary)}
-
-    def distribution(counts: Counter[str]) -> np.ndarray:
-        weights = np.zeros(len(vocabulary))
-        for w, c in counts.items():
-            weights[index[w]] = c
-        return weights / weights.sum()
-
-    topic_word = np.stack([distribution(by_package[p]) for p in chosen])
-    common = distribution(everything)
-    rng = np.random.default_rng(0)
-    mixtures = rng.dirichlet(np.full(topics, 0.1), size=documents)
-    lengths = rng.integers(20, 81, size=documents)
+    theme_counts = np.zeros((topics, len(vocabulary)))
+    for row, package in enumerate(chosen):
+        for w, c in by_package[package].items():
+            theme_counts[row, index[w]] = c
+    topic_word, common = themed_topics(theme_counts)
+    generated = short_texts_corpus(
+        topic_word, common, documents, background_share=background, seed=0
+    )
     texts = []
-    for mixture, length in zip(mixtures, lengths, strict=True):
-        probabilities = (1 - background) * (mixture @ topic_word) + background * common
-        ids = rng.choice(len(vocabulary), size=int(length), p=probabilities)
-        texts.append(" ".join(vocabulary[i] for i in ids))
+    for start, stop in zip(generated.indptr[:-1], generated.indptr[1:], strict=True):
+        ids = generated.indices[start:stop]
+        times = generated.values[start:stop].astype(int)
+        texts.append(" ".join(vocabulary[i] for i in np.repeat(ids, times)))
     counts, kept = _vectorize(texts)
-    keep = [index[w] for w in kept]
-    truth = topic_word[:, keep]
+    truth = topic_word[:, [index[w] for w in kept]]
     train_, validation, test = _split(counts, seed)
     return Dataset(
         f"short texts ({documents:,}, 20-80 words)", train_, validation, test, topics, truth
