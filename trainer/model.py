@@ -11,10 +11,13 @@ With ``batch_norm`` the encoder's hidden layers, the mean and log-variance, and 
 logits are batch-normalised, as in ProdLDA (Srivastava and Sutton, "Autoencoding Variational
 Inference for Topic Models", 2017). As there, the normalisation of the mean, the log-variance
 and the logits has no scale but keeps a learned shift (ProdLDA's batch norm is centred, not
-scaled): the bias of the layer, added after the normalisation. Normalising without it would
-cancel the bias (a batch norm subtracts each unit's mean over the batch): every word would get
-the same mean logit, so the decoder could not tell frequent words from rare ones, and every
-posterior would get a mean log-variance of 0, as wide as the prior, whatever the document.
+scaled): the bias of the layer, added after the normalisation. It is also the default of
+MXNet's BatchNorm operator, which SageMaker's NTM is built on (``fix_gamma=True``: the scale
+gamma stays 1, the shift beta is learned; MXNet's ``BatchNorm`` API; which arguments NTM
+passes it is not published). Normalising without the shift would cancel the bias (a batch norm
+subtracts each unit's mean over the batch): every word would get the same mean logit, so the
+decoder could not tell frequent words from rare ones, and every posterior would get a mean
+log-variance of 0, as wide as the prior, whatever the document.
 
 Loss per document: the negative log-likelihood of its word counts under the decoder's
 distribution, plus the KL divergence of the encoder's Gaussian from the standard normal prior.
