@@ -16,8 +16,8 @@ are printed separately). Figures are the mean and standard deviation over the se
 
 Corpora:
 - example (6 themes): ``examples/data`` (fixed channels, the same for every seed);
-- planted (20 topics): LDA's generative story over a synthetic vocabulary (the "truth" row
-  scores the planted topics themselves);
+- planted (20 topics): LDA's generative story over a synthetic vocabulary (the "generating
+  topics themselves" row scores the planted topics);
 - stdlib docstrings: docstrings of the Python standard library installed here;
 - short texts: generated here, 12,000 documents of 20-80 words, from the docstrings of the 20
   largest standard-library packages (tkinter, email, asyncio, logging, ...: real vocabularies).
@@ -26,8 +26,8 @@ Corpora:
   together are the background, the words every theme uses (``return``, ``object``,
   ``string``...). Each document draws a sparse topic mixture (Dirichlet 0.1, so one or two
   topics, as in short texts), then its words: 80% from the mixture, 20% from the background
-  (``trainer.corpora.short_texts``). The "truth" row scores the generating topics themselves,
-  on the vocabulary the benchmark keeps.
+  (``trainer.corpora.short_texts``). The "generating topics themselves" row scores them on the
+  vocabulary the benchmark keeps.
 
 ``--per-job`` prints every training job of each search: hyperparameters, epochs, validation
 loss, KL divergence, active latent dimensions, NPMI, TU and collapse warnings.
@@ -453,13 +453,15 @@ def main(argv: list[str] | None = None) -> int:
             figures.seconds.append(seconds)
             if data.truth is not None:
                 truth = topic_quality(data.truth, data.train)
-                figures = add(data.name, "the planted topics themselves")
+                figures = add(data.name, "the generating topics themselves")
                 figures.npmi.append(truth.npmi)
                 figures.uniqueness.append(truth.uniqueness)
 
     print(
         f"\nMean ± standard deviation over seeds {args.seeds}; NTM: best of {args.jobs} jobs "
-        f"by {OBJECTIVE_METRIC}, at most {args.epochs} epochs each, the demo request's search."
+        f"by {OBJECTIVE_METRIC}, at most {args.epochs} epochs each, the demo request's search; "
+        f"{os.cpu_count()} CPU cores, one thread per model; Python {sys.version.split()[0]}, "
+        f"torch {torch.__version__}."
     )
     rows = [("corpus", "model", "NPMI", "TU", "test perplexity", "best job's warnings")]
     for key in order:
