@@ -7,7 +7,7 @@ the key that caused it.
 
 The settings the handlers also read are declared once, with their context keys and environment
 variables, in ``ntm_tuning.settings`` (``TuningDefaults``, ``DeploymentSettings``); the ones only
-the stack reads are declared here, the same way. The context keys are taken from those fields.
+the stack reads are declared here, the same way. The context keys are taken from their KEYS.
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 Every setting is declared once, here or (for the settings only the CDK app reads) in
 ``infra/config.py``: a field with its type, bound and default, and in its model's ``KEYS`` a
 :class:`Key` that names where it comes from: its cdk.json context key (``ntm:<context>``) and,
-when the handlers read it, its environment variable. The CDK app
-validates the context with these models at synth time and writes the environment from them
-(``Settings.environment``); the handlers read it back with ``Settings.from_env``. So a value
-synth accepts is one the handlers accept, and no name or default is written twice.
+when the handlers read it, its environment variable. The CDK app validates the context with
+these models at synth time and writes the environment from them (``Settings.environment``);
+the handlers read it back with ``Settings.from_env``. So a value synth accepts is one the
+handlers accept, and no name or default is written twice.
 """
 
 from __future__ import annotations
