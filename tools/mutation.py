@@ -33,14 +33,14 @@ STAGES = ROOT / "build" / "mutation"
 # What is mutated, as (name in the staging directory, source directory).
 PACKAGES = {"ntm_tuning": ROOT / "lambdas" / "ntm_tuning", "preparation": ROOT / "preparation"}
 # What the tests read or import besides the mutated packages (copied next to the mutants):
-# every other folder of the repository, and the files at its root they may read.
-_NOT_COPIED = {"build", "cdk.out", "node_modules", "lambdas", "preparation"}
+# every other file and folder of the repository (the README, schemas, examples...), and
+# `lambdas/` for the tests that start a fresh interpreter on it (those see unmutated code).
+# The staging directory writes its own pyproject.toml.
+_NOT_COPIED = {"build", "cdk.out", "node_modules", "preparation", "pyproject.toml", "mutants"}
 ALSO = sorted(
     path.name
     for path in ROOT.iterdir()
-    if not path.name.startswith(".")
-    and path.name not in _NOT_COPIED
-    and (path.is_dir() or path.name in ("cdk.json", "app.py"))
+    if not path.name.startswith(".") and path.name not in _NOT_COPIED
 )
 # Each group: the modules it mutates, and the fast tests at their own layer that must catch a
 # bug in them. A mutant runs only those of its group's tests that reach its function (mutmut
