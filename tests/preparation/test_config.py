@@ -156,3 +156,15 @@ def test_the_readme_documents_every_setting_with_its_default_and_bounds() -> Non
         if high is not None:
             meaning = rows[name][1]
             assert f"{low}..{high:,}" in meaning or f"{low}..{high}" in meaning, (name, meaning)
+
+
+def test_stop_words_from_json_become_a_tuple_and_anything_else_is_refused() -> None:
+    config = PreparationConfig.from_dict({"stop_words": ["the", "a"]})
+    assert config.stop_words == ("the", "a")
+    assert hash(config) == hash(PreparationConfig.from_dict({"stop_words": ["the", "a"]}))
+    with pytest.raises(
+        ValueError, match=r"^stop_words: must be null or a list of non-empty strings$"
+    ):
+        PreparationConfig.from_dict({"stop_words": "the a"})
+    with pytest.raises(ValueError, match=r"^max_dfx: unknown field \(known: [a-z_]+, [a-z_]+, "):
+        PreparationConfig.from_dict({"max_dfx": 0.5})
