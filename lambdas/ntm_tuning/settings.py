@@ -277,7 +277,10 @@ class DeploymentSettings(BaseModel):
 class Settings(DeploymentSettings):
     """Everything a handler needs to know about the deployment it runs in."""
 
-    model_config = ConfigDict(defer_build=False)
+    # A deployed function gets the variables of its own settings only and ``from_env`` checks
+    # them field by field: the whole model's validator is built where it is used, when every
+    # variable is there (offline runs, tests), not on every cold start.
+    model_config = ConfigDict(defer_build=True)
 
     data_bucket: str
     artifacts_bucket: str
