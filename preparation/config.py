@@ -112,13 +112,7 @@ class PreparationConfig:
         unknown = sorted(str(key) for key in data if key not in known)
         if unknown:
             raise ValueError(f"{unknown[0]}: unknown field (known: {', '.join(sorted(known))})")
-        values = dict(data)
-        stop_words = values.get("stop_words")
-        if isinstance(stop_words, (list, tuple)):
-            values["stop_words"] = tuple(stop_words)
-        elif stop_words is not None:
-            raise ValueError("stop_words: must be null or a list of non-empty strings")
-        return cls(**values)
+        return cls(**data)  # __post_init__ turns a JSON list of stop words into a tuple
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-ready values; ``from_dict(to_dict())`` gives it back."""
