@@ -188,8 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.runs} fresh processes each, no bytecode cache for the project's code, "
         f"tracer on; goal <= {GOAL_RATIO}x `import {REFERENCE}`"
     )
-    print(f"{'handler':40} {'median ms':>10} {'max ms':>8} {'x boto3':>8}")
-    print(f"{'import ' + REFERENCE:40} {reference:10.0f} {max(times[REFERENCE]):8.0f} {1:8.2f}")
+    width = max(len(target.module) for target in targets)
+    print(f"{'handler':{width}} {'median ms':>10} {'max ms':>8} {'x boto3':>8}")
+    slowest = max(times[REFERENCE])
+    print(f"{'import ' + REFERENCE:{width}} {reference:10.0f} {slowest:8.0f} {1:8.2f}")
     over = False
     for target in targets:
         median = statistics.median(times[target.logical_id])
@@ -197,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         over |= ratio > GOAL_RATIO
         flag = "   OVER" if ratio > GOAL_RATIO else ""
         print(
-            f"{target.module:40} {median:10.0f} {max(times[target.logical_id]):8.0f} "
+            f"{target.module:{width}} {median:10.0f} {max(times[target.logical_id]):8.0f} "
             f"{ratio:8.2f}{flag}"
         )
     return 1 if over else 0
