@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from preparation.recordio import (
     MAGIC,
     SparseRow,
+    decode_features,
     encode_sparse,
     frame,
     read_frames,
@@ -106,3 +107,57 @@ def test_frames_are_read_back_past_their_padding() -> None:
     payloads = [b"a", b"bcde", b""]
     stream = io.BytesIO(b"".join(frame(payload) for payload in payloads))
     assert list(read_frames(stream)) == payloads
+
+
+def _varint(number: int) -> bytes:
+    out = b""
+    while True:
+        byte, number = number & 0x7F, number >> 7
+        out += bytes([byte | (0x80 if number else 0)])
+        if not number:
+            return out
+
+
+def _field(number: int, wire: int, content: bytes) -> bytes:
+    tag = _varint((number << 3) | wire)
+    return tag + (_varint(len(content)) + content if wire == 2 else content)
+
+
+def test_a_record_written_by_another_encoder_is_read_field_by_field() -> None:
+    # Unpacked values (fixed32 each) and keys (a varint each), other fields of every wire type
+    # to skip, and a map entry for another feature before "values".
+    tensor = (
+        _field(1, 5, struct.pack("<f", 2.0))
+        + _field(1, 5, struct.pack("<f", 0.5))
+        + _field(2, 0, _varint(3))
+        + _field(2, 0, _varint(300))
+        + _field(3, 0, _varint(1000))
+        + _field(9, 1, b"\x00" * 8)  # an unknown fixed64 field
+    )
+    values = _field(2, 2, tensor)  # Value.float32_tensor
+    other = _field(1, 2, b"other") + _field(2, 2, _field(2, 2, _field(1, 5, b"\x00" * 4)))
+    record = (
+        _field(9, 5, b"\x01\x02\x03\x04")  # an unknown fixed32 field
+        + _field(10, 0, _varint(7))  # an unknown varint field
+        + _field(1, 2, other)
+        + _field(1, 2, _field(1, 2, b"values") + _field(2, 2, values))
+        + _field(2, 2, b"a label")
+    )
+    assert decode_features(record) == SparseRow((3, 300), (2.0, 0.5), 1000)
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        (
+            _field(1, 2, _field(1, 2, b"values") + _field(2, 2, _field(3, 2, b""))),
+            "only float32 tensors are supported",
+        ),
+        (_varint((1 << 3) | 3), "unsupported protobuf wire type 3"),
+        (_field(2, 2, b"a label only"), r"record has no features\['values'\] tensor"),
+    ],
+    ids=["int32-tensor", "group-wire-type", "no-features"],
+)
+def test_a_record_that_cannot_be_read_says_why(record: bytes, problem: str) -> None:
+    with pytest.raises(ValueError, match=f"^{problem}$"):
+        decode_features(record)
