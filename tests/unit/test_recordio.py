@@ -131,8 +131,8 @@ def test_a_record_written_by_another_encoder_is_read_field_by_field() -> None:
         + _field(1, 5, struct.pack("<f", 0.5))
         + _field(2, 0, _varint(3))
         + _field(2, 0, _varint(300))
-        + _field(3, 0, _varint(1000))
         + _field(9, 1, b"\x00" * 8)  # an unknown fixed64 field
+        + _field(3, 0, _varint(1000))
     )
     values = _field(2, 2, tensor)  # Value.float32_tensor
     other = _field(1, 2, b"other") + _field(2, 2, _field(2, 2, _field(1, 5, b"\x00" * 4)))
