@@ -15,6 +15,7 @@ from constructs import Construct
 from ntm_tuning import states
 from ntm_tuning.errors import EventPublishFailed, LedgerThrottled, SageMakerThrottled
 from ntm_tuning.events import FAILED, REJECTED, STOPPED, SUCCEEDED
+from ntm_tuning.state import REQUEST_FIELDS, Outcome, path
 
 from infra.log_groups import encrypted_log_group
 from infra.nag import acknowledge, arn_ref
@@ -23,6 +24,18 @@ from infra.nag import acknowledge, arn_ref
 SAGEMAKER_THROTTLED = SageMakerThrottled.__name__
 EVENT_PUBLISH_FAILED = EventPublishFailed.__name__
 LEDGER_THROTTLED = LedgerThrottled.__name__
+EXECUTION_ID = "$$.Execution.Id"
+
+
+def at(*fields: str) -> Any:
+    """The value at a field of the workflow's state (``ntm_tuning.state.WorkflowState``), the
+    path checked against its model."""
+    return sfn.JsonPath.object_at(path(*fields))
+
+
+def request_block() -> dict[str, Any]:
+    """Which request the execution serves, as the handlers' ``RequestRef`` reads it."""
+    return {name: at(name) for name in REQUEST_FIELDS}
 
 
 class TuningWorkflow(Construct):
@@ -69,18 +82,20 @@ class TuningWorkflow(Construct):
                 **options,
             )
 
-        def publisher(name: str, detail_type: str) -> tasks.LambdaInvoke:
+        def publisher(name: str, detail_type: str, given: Any) -> tasks.LambdaInvoke:
+            """A "Publish ..." state: ``given`` is what its event is built from
+            (``ntm_tuning.state.OutcomeState``)."""
             task = invoke(
                 name,
                 "publish_outcome",
                 payload=sfn.TaskInput.from_object(
                     {
                         "detail_type": detail_type,
-                        "state": sfn.JsonPath.entire_payload,
-                        "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                        "state": given,
+                        "execution_id": sfn.JsonPath.string_at(EXECUTION_ID),
                     }
                 ),
-                result_path="$.published",
+                result_path=path("published"),
             )
             task.add_retry(
                 errors=[EVENT_PUBLISH_FAILED],
@@ -112,13 +127,13 @@ class TuningWorkflow(Construct):
         # execution holds none), then end as the published outcome says. A release that
         # fails does not change the outcome; its function's error alarm reports it.
         duplicate_delivery = sfn.Succeed(self, "Duplicate delivery")
-        published = "$.published.detail_type"
+        published = path("published", "detail_type")
         outcome = (
             sfn.Choice(self, "Outcome")
             .when(
                 sfn.Condition.and_(
-                    sfn.Condition.is_present("$.start.duplicate"),
-                    sfn.Condition.boolean_equals("$.start.duplicate", True),
+                    sfn.Condition.is_present(path("start", "duplicate")),
+                    sfn.Condition.boolean_equals(path("start", "duplicate"), True),
                 ),
                 duplicate_delivery,
             )
@@ -143,23 +158,43 @@ class TuningWorkflow(Construct):
                 "Release capacity",
                 "release_capacity",
                 payload=sfn.TaskInput.from_object(
-                    {"execution_id": sfn.JsonPath.string_at("$$.Execution.Id")}
+                    {"execution_id": sfn.JsonPath.string_at(EXECUTION_ID)}
                 ),
-                result_path="$.release",
+                result_path=path("release"),
             )
         )
-        release_capacity.add_catch(outcome, errors=[sfn.Errors.ALL], result_path="$.release_error")
+        release_capacity.add_catch(
+            outcome, errors=[sfn.Errors.ALL], result_path=path("release_error")
+        )
         release_capacity.next(outcome)
 
-        publish_failure = publisher("Publish failure", FAILED).next(release_capacity)
-        publish_rejection = publisher("Publish rejection", REJECTED).next(
-            sfn.Succeed(self, "Request rejected")
+        # A failure is caught from every state, validation's included (where the state is still
+        # the delivery, and a path absent from it would fail the publisher): the whole state.
+        publish_failure = publisher("Publish failure", FAILED, sfn.JsonPath.entire_payload).next(
+            release_capacity
         )
-        publish_stopped = publisher("Publish stopped", STOPPED).next(release_capacity)
-        publish_success = publisher("Publish success", SUCCEEDED).next(release_capacity)
+        publish_rejection = publisher(
+            "Publish rejection", REJECTED, {"rejection": at("rejection")}
+        ).next(sfn.Succeed(self, "Request rejected"))
+        # Reached only from "Tuning job status", once the job has started.
+        publish_stopped = publisher(
+            "Publish stopped",
+            STOPPED,
+            {
+                **request_block(),
+                "tuning_job_name": at("tuning_job_name"),
+                "start": at("start"),
+                "job": at("job"),
+            },
+        ).next(release_capacity)
+        publish_success = publisher(
+            "Publish success",
+            SUCCEEDED,
+            {"result": at("result"), "start": at("start")},
+        ).next(release_capacity)
 
         def on_error(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
-            task.add_catch(publish_failure, errors=[sfn.Errors.ALL], result_path="$.error")
+            task.add_catch(publish_failure, errors=[sfn.Errors.ALL], result_path=path("error"))
             return task
 
         # Every state whose function calls SageMaker retries its throttling (warm-start parents
@@ -172,7 +207,7 @@ class TuningWorkflow(Construct):
                     payload=sfn.TaskInput.from_object(
                         {
                             "delivery": sfn.JsonPath.entire_payload,
-                            "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                            "execution_id": sfn.JsonPath.string_at(EXECUTION_ID),
                         }
                     ),
                     result_path="$",
@@ -186,12 +221,12 @@ class TuningWorkflow(Construct):
                     "acquire_capacity",
                     payload=sfn.TaskInput.from_object(
                         {
-                            "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
-                            "request_id": sfn.JsonPath.string_at("$.request_id"),
-                            "tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name"),
+                            "execution_id": sfn.JsonPath.string_at(EXECUTION_ID),
+                            "request_id": at("request_id"),
+                            "tuning_job_name": at("tuning_job_name"),
                         }
                     ),
-                    result_path="$.admission",
+                    result_path=path("admission"),
                 )
             )
         )
@@ -207,17 +242,13 @@ class TuningWorkflow(Construct):
                     "start_tuning_job",
                     payload=sfn.TaskInput.from_object(
                         {
-                            "tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name"),
-                            "create_request": sfn.JsonPath.object_at("$.create_request"),
-                            "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
-                            "request": {
-                                "request_id": sfn.JsonPath.string_at("$.request_id"),
-                                "request_name": sfn.JsonPath.string_at("$.request_name"),
-                                "origin": sfn.JsonPath.string_at("$.origin"),
-                            },
+                            "tuning_job_name": at("tuning_job_name"),
+                            "create_request": at("create_request"),
+                            "execution_id": sfn.JsonPath.string_at(EXECUTION_ID),
+                            "request": request_block(),
                         }
                     ),
-                    result_path="$.start",
+                    result_path=path("start"),
                 )
             )
         )
@@ -233,20 +264,16 @@ class TuningWorkflow(Construct):
                     "describe_tuning_job",
                     payload=sfn.TaskInput.from_object(
                         {
-                            "tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name"),
-                            "watch_deadline": sfn.JsonPath.string_at("$.watch_deadline"),
+                            "tuning_job_name": at("tuning_job_name"),
+                            "watch_deadline": at("watch_deadline"),
                             # For the progress events: the last one published is kept in the
                             # ledger, under this execution.
-                            "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
-                            "request": {
-                                "request_id": sfn.JsonPath.string_at("$.request_id"),
-                                "request_name": sfn.JsonPath.string_at("$.request_name"),
-                                "origin": sfn.JsonPath.object_at("$.origin"),
-                            },
-                            "cost_estimate": sfn.JsonPath.object_at("$.cost_estimate"),
+                            "execution_id": sfn.JsonPath.string_at(EXECUTION_ID),
+                            "request": request_block(),
+                            "cost_estimate": at("cost_estimate"),
                         }
                     ),
-                    result_path="$.job",
+                    result_path=path("job"),
                 )
             )
         )
@@ -255,10 +282,8 @@ class TuningWorkflow(Construct):
                 invoke(
                     "Stop tuning job",
                     "stop_tuning_job",
-                    payload=sfn.TaskInput.from_object(
-                        {"tuning_job_name": sfn.JsonPath.string_at("$.tuning_job_name")}
-                    ),
-                    result_path="$.stop",
+                    payload=sfn.TaskInput.from_object({"tuning_job_name": at("tuning_job_name")}),
+                    result_path=path("stop"),
                 )
             )
         )
@@ -267,23 +292,35 @@ class TuningWorkflow(Construct):
                 invoke(
                     "Summarize results",
                     "summarize_results",
-                    # No Parameters: the function receives the whole state. (A `$` payload
-                    # would render `"Parameters": "$"` here, which Step Functions rejects.)
-                    result_path="$.result",
+                    # What the summary reads of the plan (``SummarizeInput``), not the
+                    # tuning job's whole request.
+                    payload=sfn.TaskInput.from_object(
+                        {
+                            **request_block(),
+                            "tuning_job_name": at("tuning_job_name"),
+                            "static_hyperparameters": at("static_hyperparameters"),
+                            "strategy": at("strategy"),
+                            "vocabulary_uri": at("vocabulary_uri"),
+                            "cost_estimate": at("cost_estimate"),
+                            "dataset": at("dataset"),
+                        }
+                    ),
+                    result_path=path("result"),
                 )
             )
         )
 
+        job_status_path = path("job", "status")
         job_status = (
             sfn.Choice(self, states.TUNING_JOB_STATUS)
             .when(
-                sfn.Condition.string_equals("$.job.status", "Completed"),
+                sfn.Condition.string_equals(job_status_path, "Completed"),
                 summarize_results.next(publish_success),
             )
-            .when(sfn.Condition.string_equals("$.job.status", "Failed"), publish_failure)
-            .when(sfn.Condition.string_equals("$.job.status", "Stopped"), publish_stopped)
+            .when(sfn.Condition.string_equals(job_status_path, "Failed"), publish_failure)
+            .when(sfn.Condition.string_equals(job_status_path, "Stopped"), publish_stopped)
             .when(
-                sfn.Condition.boolean_equals("$.job.deadline_passed", True),
+                sfn.Condition.boolean_equals(path("job", "deadline_passed"), True),
                 stop_job.next(publish_failure),
             )
             .otherwise(wait)
@@ -294,16 +331,16 @@ class TuningWorkflow(Construct):
         job_started = (
             sfn.Choice(self, "Job started?")
             .when(
-                sfn.Condition.boolean_equals("$.start.capacity_exhausted", True),
+                sfn.Condition.boolean_equals(path("start", "capacity_exhausted"), True),
                 wait_for_capacity,
             )
-            .when(sfn.Condition.boolean_equals("$.start.duplicate", True), release_capacity)
+            .when(sfn.Condition.boolean_equals(path("start", "duplicate"), True), release_capacity)
             .otherwise(watch)
         )
         capacity_available = (
             sfn.Choice(self, "Capacity available?")
             .when(
-                sfn.Condition.boolean_equals("$.admission.admitted", True),
+                sfn.Condition.boolean_equals(path("admission", "admitted"), True),
                 start_job.next(job_started),
             )
             .otherwise(wait_for_capacity.next(acquire_capacity))
@@ -318,18 +355,14 @@ class TuningWorkflow(Construct):
                     "start_dataset_preparation",
                     payload=sfn.TaskInput.from_object(
                         {
-                            "preparation": sfn.JsonPath.object_at("$.preparation"),
-                            "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                            "preparation": at("preparation"),
+                            "execution_id": sfn.JsonPath.string_at(EXECUTION_ID),
                             # Recorded with the job, so the clean-up of an execution that ends
                             # early can say which request it was.
-                            "request": {
-                                "request_id": sfn.JsonPath.string_at("$.request_id"),
-                                "request_name": sfn.JsonPath.string_at("$.request_name"),
-                                "origin": sfn.JsonPath.object_at("$.origin"),
-                            },
+                            "request": request_block(),
                         }
                     ),
-                    result_path="$.preparation_job",
+                    result_path=path("preparation_job"),
                 )
             )
         )
@@ -344,18 +377,15 @@ class TuningWorkflow(Construct):
                     states.DESCRIBE_PREPARATION,
                     "describe_dataset_preparation",
                     payload=sfn.TaskInput.from_object(
-                        {
-                            "processing_job_name": sfn.JsonPath.string_at(
-                                "$.preparation.processing_job_name"
-                            )
-                        }
+                        {"processing_job_name": at("preparation", "processing_job_name")}
                     ),
-                    result_path="$.preparation_status",
+                    result_path=path("preparation_status"),
                 )
             )
         )
         # Returns a whole state, as validation does: accepted (with the tuning job's request)
-        # or rejected (the dataset is unusable).
+        # or rejected (the dataset is unusable). It reads the request and the preparation's
+        # plan (``BuildInput``).
         build_tuning_job = on_error(
             retry_throttling(
                 invoke(
@@ -363,20 +393,24 @@ class TuningWorkflow(Construct):
                     "build_tuning_job",
                     payload=sfn.TaskInput.from_object(
                         {
-                            "state": sfn.JsonPath.entire_payload,
-                            "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                            "request": request_block(),
+                            "preparation": at("preparation"),
+                            "execution_id": sfn.JsonPath.string_at(EXECUTION_ID),
                         }
                     ),
                     result_path="$",
                 )
             )
         )
+        outcome_path = path("outcome")
         dataset_usable = (
             sfn.Choice(self, "Dataset usable?")
-            .when(sfn.Condition.string_equals("$.outcome", "rejected"), publish_rejection)
+            .when(
+                sfn.Condition.string_equals(outcome_path, Outcome.REJECTED.value), publish_rejection
+            )
             .otherwise(acquire_capacity)
         )
-        preparation_status = "$.preparation_status.status"
+        preparation_status = path("preparation_status", "status")
         preparation_done = (
             sfn.Choice(self, states.PREPARATION_STATUS)
             .when(
@@ -393,13 +427,20 @@ class TuningWorkflow(Construct):
 
         accepted = (
             sfn.Choice(self, "Request accepted?")
-            .when(sfn.Condition.string_equals("$.outcome", "rejected"), publish_rejection)
             .when(
-                sfn.Condition.string_equals("$.outcome", "ignored"),
+                sfn.Condition.string_equals(outcome_path, Outcome.REJECTED.value), publish_rejection
+            )
+            .when(
+                sfn.Condition.string_equals(outcome_path, Outcome.IGNORED.value),
                 sfn.Succeed(self, "Not a tuning request"),
             )
-            .when(sfn.Condition.string_equals("$.outcome", "duplicate"), duplicate_delivery)
-            .when(sfn.Condition.string_equals("$.outcome", "prepare"), start_preparation)
+            .when(
+                sfn.Condition.string_equals(outcome_path, Outcome.DUPLICATE.value),
+                duplicate_delivery,
+            )
+            .when(
+                sfn.Condition.string_equals(outcome_path, Outcome.PREPARE.value), start_preparation
+            )
             .otherwise(acquire_capacity)
         )
 

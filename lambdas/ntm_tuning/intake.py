@@ -16,6 +16,7 @@ from .ledger import Ledger
 from .locations import split_uri
 from .request import CORPUS_SETTING_ERROR, TuningRequest
 from .settings import Settings
+from .state import REQUEST_FIELDS, Assessment, Outcome, assessment
 from .tags import job_tags
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -120,7 +121,7 @@ def validate_request(
     *,
     jobs: SageMakerJobs | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Assessment:
     """Check the request and claim it: the first execution for a request handles it (accepted,
     to prepare, or rejected), every other delivery of it is a ``duplicate`` and ends without an
     event.
@@ -128,15 +129,15 @@ def validate_request(
     ``jobs`` describes the warm-start parents a request names."""
     now = now or datetime.now(UTC)
     result = assess(raw_delivery, execution_id, settings, store, jobs=jobs, now=now)
-    if result["outcome"] in ("accepted", "rejected", "prepare"):
-        request = {key: result[key] for key in ("request_id", "request_name", "origin")}
+    if result["outcome"] in (Outcome.ACCEPTED, Outcome.REJECTED, Outcome.PREPARE):
+        request = {key: result[key] for key in REQUEST_FIELDS}
         if not ledger.claim(result["request_id"], execution_id, now=now):
-            return request | {"outcome": "duplicate"}
+            return assessment(request | {"outcome": Outcome.DUPLICATE})
         # From here on, the clean-up of this execution can name its request.
         ledger.record_job(execution_id, request, now=now)
-        if result["outcome"] == "prepare":
+        if result["outcome"] == Outcome.PREPARE:
             _store_preparation(result.pop("documents"), store)
-    return result
+    return assessment(result)
 
 
 def _store_preparation(documents: dict[str, Any], store: DataStore) -> None:
@@ -170,7 +171,7 @@ def assess(
         "origin": origin.model_dump(mode="json"),
     }
     if isinstance(delivery, events.S3Delivery) and not _is_request_object(delivery, settings):
-        return {**base, "outcome": "ignored"}
+        return {**base, "outcome": Outcome.IGNORED}
     try:
         body = (
             _read_request(delivery, store)

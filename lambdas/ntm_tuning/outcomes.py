@@ -10,28 +10,32 @@ from . import events, naming
 from .aws import EventPublisher
 from .errors import RequestRejected
 from .ledger import Ledger
+from .state import Outcome, OutcomeState, Published
 
 
 def publish_outcome(
     detail_type: str,
-    state: dict[str, Any],
+    given: OutcomeState,
     publisher: EventPublisher,
     ledger: Ledger,
     execution_id: str,
     *,
     engine: str | None = None,
-) -> dict[str, Any]:
-    """Build the event's detail from the workflow state, check it against its contract, and
-    send it: the request's one terminal event, reserved in the ledger first. ``engine``: set
-    offline only, it marks the event with what played the tuning job."""
+) -> Published:
+    """Build the event's detail from what the publisher was given of the workflow state,
+    check it against its contract, and send it: the request's one terminal event, reserved in
+    the ledger first. ``engine``: set offline only, it marks the event with what played the
+    tuning job."""
+    # What was given, as given: the builders below read the state's own keys.
+    state = given.model_dump(mode="json", exclude_unset=True)
     detail = build_detail(detail_type, state)
     request_id = detail.request_id
     if not ledger.reserve_outcome(request_id, execution_id, detail_type):
-        return {"event_id": None, "detail_type": detail_type, "already_published": True}
+        return Published(event_id=None, detail_type=detail_type, already_published=True)
     resources = [arn for arn in [_tuning_job_arn(state)] if arn]
     event_id = publisher.publish(detail_type, published_detail(detail, engine), resources)
     ledger.record_outcome(request_id, event_id)
-    return {"event_id": event_id, "detail_type": detail_type}
+    return Published(event_id=event_id, detail_type=detail_type)
 
 
 def published_detail(detail: events._Contract, engine: str | None) -> dict[str, Any]:
@@ -170,4 +174,4 @@ def rejection(base: dict[str, Any], rejected: RequestRejected) -> dict[str, Any]
             else None
         ),
     )
-    return {**base, "outcome": "rejected", "rejection": detail.model_dump(mode="json")}
+    return {**base, "outcome": Outcome.REJECTED, "rejection": detail.model_dump(mode="json")}

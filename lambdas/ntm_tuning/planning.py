@@ -15,6 +15,7 @@ from .job_definition import DataFacts, define_tuning_job
 from .locations import S3Location, resolve_channels, resolve_location, vocabulary_location
 from .request import TuningRequest
 from .settings import Settings
+from .state import Accepted, Outcome, PreparationPlan, Rejected, RequestRef, assessment, dump
 from .tags import REQUEST_ID_TAG, job_tags
 
 
@@ -81,7 +82,7 @@ def plan_tuning(
             else None,
         )
     return {
-        "outcome": "accepted",
+        "outcome": Outcome.ACCEPTED,
         "tuning_job_name": job_name,
         "create_request": plan.create_request,
         "static_hyperparameters": plan.static_hyperparameters,
@@ -145,7 +146,7 @@ def plan_preparation(
     config_uri = preparation.config_location(base["request_id"], settings).uri
     request_uri = preparation.request_location(base["request_id"], settings).uri
     return {
-        "outcome": "prepare",
+        "outcome": Outcome.PREPARE,
         "preparation": {
             "processing_job_name": preparation.processing_job_name(base["request_id"]),
             "create_request": preparation.build_processing_job(
@@ -197,24 +198,24 @@ def _parent_violations(
 
 
 def build_tuning_job(
-    state: dict[str, Any],
+    request_ref: RequestRef,
+    plan: PreparationPlan,
     execution_id: str,
     settings: Settings,
     store: DataStore,
     *,
     jobs: SageMakerJobs | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Accepted | Rejected:
     """The dataset is ready: plan the tuning job on it, or reject a corpus that gave none."""
-    base = {key: state[key] for key in ("request_id", "request_name", "origin")}
-    plan = state["preparation"]
-    dataset = resolve_location("corpus.prefix", plan["dataset_uri"], settings)
+    base = dump(request_ref)
+    dataset = resolve_location("corpus.prefix", plan.dataset_uri, settings)
     raw = store.read(dataset.bucket, f"{dataset.key}dataset.json", None, limit=16 << 20)
     if raw is None:
         raise RuntimeError(f"the preparation job wrote no {dataset.uri}dataset.json")
     summary = json.loads(raw)
     documents = summary.get("documents") or {}
-    saved = resolve_location("corpus.prefix", plan["request_uri"], settings)
+    saved = resolve_location("corpus.prefix", plan.request_uri, settings)
     body = store.read(saved.bucket, saved.key, None, limit=16 << 20)
     if body is None:
         raise RuntimeError(f"the request's settings are gone from {saved.uri}")
@@ -252,9 +253,11 @@ def build_tuning_job(
     result["dataset"] = {
         "uri": dataset.uri,
         "summary_uri": f"{dataset.uri}dataset.json",
-        "corpus_uri": plan["corpus_uri"],
+        "corpus_uri": plan.corpus_uri,
         "documents": {k: int(v) for k, v in documents.items()},
         "dropped": {k: int(v) for k, v in (summary.get("dropped") or {}).items()},
         "vocabulary_size": int(summary.get("vocabulary_size") or 0),
     }
-    return result
+    built = assessment(result)
+    assert isinstance(built, Accepted | Rejected), built.outcome
+    return built

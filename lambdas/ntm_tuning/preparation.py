@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     # planning does, and it loads both itself.
     from .request import TuningRequest
     from .settings import Settings
+    from .state import PreparationPlan, PreparationStarted
 
 CODE_DIR = "/opt/ml/processing/input/code"
 CONFIG_DIR = "/opt/ml/processing/input/config"
@@ -142,31 +143,35 @@ def prepared_request(
 
 
 def start_dataset_preparation(
-    plan: dict[str, Any],
+    plan: PreparationPlan,
     execution_id: str,
     request: dict[str, Any],
     jobs: SageMakerJobs,
     ledger: Ledger,
     *,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> PreparationStarted:
     """Start the preparation job once (its settings are in S3 since validation)."""
+    from .state import PreparationStarted
+
     try:
-        arn = jobs.create_processing(plan["create_request"])
+        arn = jobs.create_processing(plan.create_request)
     except ClientError as error:
         if error_code(error) != "ResourceInUse":
             raise
-        arn = str(jobs.describe_processing(plan["processing_job_name"])["ProcessingJobArn"])
+        arn = str(jobs.describe_processing(plan.processing_job_name)["ProcessingJobArn"])
     ledger.record_job(
         execution_id,
         request,
         now=now or datetime.now(UTC),
-        processing_job_name=plan["processing_job_name"],
+        processing_job_name=plan.processing_job_name,
     )
-    return {"processing_job_arn": arn}
+    return PreparationStarted(processing_job_arn=arn)
 
 
 def describe_dataset_preparation(processing_job_name: str, jobs: SageMakerJobs) -> dict[str, Any]:
+    """``state.PreparationStatus``, as a dict: this state's handler loads no pydantic (the tests
+    hold it to the model)."""
     job = jobs.describe_processing(processing_job_name)
     return {
         "status": job["ProcessingJobStatus"],

@@ -4,24 +4,24 @@ training logs and scored, the report written, and the Succeeded detail."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from . import topic_report
 from .aws import DataStore, SageMakerJobs
 from .settings import Settings
+from .state import SummarizeInput, Summary, dump
 from .summary import rank_training_jobs, summarize_tuning_job
 from .training_logs import TrainingLogs
 
 
 def summarize_results(
-    state: dict[str, Any],
+    given: SummarizeInput,
     settings: Settings,
     jobs: SageMakerJobs,
     store: DataStore,
     logs: TrainingLogs | None = None,
     *,
     seconds_left: float | None = None,
-) -> dict[str, Any]:
+) -> Summary:
     """Describe the best job, rank all of them, read their topics from their training logs,
     score them, write the report, and build the Succeeded detail.
 
@@ -30,7 +30,8 @@ def summarize_results(
     started = time.monotonic()
     log_deadline = started + seconds_left * 0.5 if seconds_left else None
     npmi_deadline = started + seconds_left * 0.85 if seconds_left else None
-    name = state["tuning_job_name"]
+    state = dump(given)
+    name = given.tuning_job_name
     tuning_job = jobs.describe(name)
     summaries = jobs.training_jobs(name)
     described = {
@@ -77,4 +78,4 @@ def summarize_results(
             ),
         },
     )
-    return {"detail": detail.model_dump(mode="json"), "report_uri": report_uri}
+    return Summary(detail=detail, report_uri=report_uri)

@@ -13,6 +13,8 @@ import pytest
 from moto import mock_aws
 from ntm_tuning import aws as ntm_aws
 from ntm_tuning.handlers import _runtime
+from ntm_tuning.state import REQUEST_FIELDS, dump
+from pydantic import BaseModel
 
 from offline.strict import strict_handler_clients
 from tests.settings_factory import (
@@ -151,6 +153,15 @@ def clients(aws: Aws) -> Iterator[Clients]:
 @pytest.fixture
 def context() -> LambdaContext:
     return LambdaContext()
+
+
+def handler_input(model: type[BaseModel], state: dict[str, Any], **given: Any) -> dict[str, Any]:
+    """What the state machine passes a handler whose input is ``model``: its fields as the
+    state holds them (the request block under ``request``), or as ``given``."""
+    taken = {name: state[name] for name in model.model_fields if name in state}
+    if "request" in model.model_fields:
+        taken["request"] = {name: state[name] for name in REQUEST_FIELDS}
+    return dump(model.model_validate({**taken, **given}))
 
 
 def example_request(**overrides: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ntm_tuning.handlers import (
     _runtime,
     acquire_capacity,
     clean_up,
+    describe_dataset_preparation,
     describe_tuning_job,
     publish_outcome,
     release_capacity,
@@ -26,8 +27,19 @@ from ntm_tuning.handlers import (
     validate_request,
 )
 from ntm_tuning.ledger import Ledger
+from ntm_tuning.state import (
+    AcquireInput,
+    DescribeInput,
+    DescribePreparationInput,
+    PreparationStatus,
+    StartInput,
+    StopInput,
+    StopResult,
+    SummarizeInput,
+    dump,
+)
 
-from tests.handlers.conftest import Aws, Clients, LambdaContext, example_request
+from tests.handlers.conftest import Aws, Clients, LambdaContext, example_request, handler_input
 from tests.settings_factory import ARTIFACTS_BUCKET, LEDGER, REGION
 
 SCHEMAS = __import__("pathlib").Path(__file__).resolve().parents[2] / "schemas"
@@ -44,12 +56,11 @@ def accepted(aws: Aws, context: LambdaContext) -> dict[str, Any]:
 
 
 def start_event(state: dict[str, Any], execution: str = EXECUTION) -> dict[str, Any]:
-    return {
-        "tuning_job_name": state["tuning_job_name"],
-        "create_request": state["create_request"],
-        "execution_id": execution,
-        "request": {key: state[key] for key in ("request_id", "request_name", "origin")},
-    }
+    return handler_input(StartInput, state, execution_id=execution)
+
+
+def admit(execution: str) -> dict[str, Any]:
+    return dump(AcquireInput(execution_id=execution, request_id="r", tuning_job_name="ntm-r"))
 
 
 def test_start_creates_one_job_however_often_it_is_delivered(
@@ -106,9 +117,7 @@ def test_start_out_of_sagemaker_capacity_gives_its_slot_back(
     aws: Aws, context: LambdaContext, clients: Clients
 ) -> None:
     state = accepted(aws, context)
-    assert acquire_capacity.handler({"execution_id": EXECUTION, "tuning_job_name": "x"}, context)[
-        "admitted"
-    ]
+    assert acquire_capacity.handler(admit(EXECUTION), context)["admitted"]
     stubber = stubbed_sagemaker(clients)
     stubber.add_client_error("create_hyper_parameter_tuning_job", "ResourceLimitExceeded", "quota")
     result = start_tuning_job.handler(start_event(state), context)
@@ -120,14 +129,14 @@ def test_start_out_of_sagemaker_capacity_gives_its_slot_back(
 
 
 def test_admission_never_exceeds_the_limit(aws: Aws, context: LambdaContext) -> None:
-    results = [acquire_capacity.handler({"execution_id": f"e-{i}"}, context) for i in range(4)]
+    results = [acquire_capacity.handler(admit(f"e-{i}"), context) for i in range(4)]
     assert [r["admitted"] for r in results] == [True, True, False, False]  # limit 2
-    assert acquire_capacity.handler({"execution_id": "e-1"}, context)["admitted"] is True  # a retry
+    assert acquire_capacity.handler(admit("e-1"), context)["admitted"] is True  # a retry
     assert release_capacity.handler({"execution_id": "e-0"}, context) == {
         "released": True,
         "in_flight": 1,
     }
-    assert acquire_capacity.handler({"execution_id": "e-3"}, context) == {
+    assert acquire_capacity.handler(admit("e-3"), context) == {
         "admitted": True,
         "in_flight": 2,
         "limit": 2,
@@ -161,7 +170,7 @@ def test_cleanup_stops_the_orphaned_job_and_frees_capacity(
     aws: Aws, context: LambdaContext, clients: Clients, status: str, published: str
 ) -> None:
     state = accepted(aws, context)
-    acquire_capacity.handler({"execution_id": EXECUTION}, context)
+    acquire_capacity.handler(admit(EXECUTION), context)
     start_tuning_job.handler(start_event(state), context)
     name = state["tuning_job_name"]
     stubber = stubbed_sagemaker(clients)
@@ -261,13 +270,7 @@ def test_cleanup_of_an_execution_aborted_before_its_job_publishes_a_failure(
 
 
 def poll_event(state: dict[str, Any], deadline: str, execution: str = EXECUTION) -> dict[str, Any]:
-    return {
-        "tuning_job_name": state["tuning_job_name"],
-        "watch_deadline": deadline,
-        "execution_id": execution,
-        "request": {key: state[key] for key in ("request_id", "request_name", "origin")},
-        "cost_estimate": state["cost_estimate"],
-    }
+    return handler_input(DescribeInput, state, watch_deadline=deadline, execution_id=execution)
 
 
 @pytest.fixture
@@ -367,6 +370,7 @@ def test_poll_turns_throttling_into_a_retryable_error(
                     "request_id": "r",
                     "origin": {"type": "event", "event_id": "e", "source": "s"},
                 },
+                "cost_estimate": None,
             },
             context,
         )
@@ -386,8 +390,41 @@ def test_stop_stops_only_running_jobs(
         stubber.add_response(
             "stop_hyper_parameter_tuning_job", {}, {"HyperParameterTuningJobName": "ntm-x"}
         )
-    assert stop_tuning_job.handler({"tuning_job_name": "ntm-x"}, context)["stopped"] is stops
+    given = dump(StopInput(tuning_job_name="ntm-x"))
+    # The handler works on dicts (it loads no pydantic); its result is still a StopResult.
+    result = StopResult.model_validate(stop_tuning_job.handler(given, context))
+    assert result.stopped is stops
+    assert result.status == ("Stopping" if stops else status)
     stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [("InProgress", None), ("Failed", "AlgorithmError: exit code 1")]
+)
+def test_describe_preparation_returns_its_status_model(
+    aws: Aws, context: LambdaContext, clients: Clients, status: str, reason: str | None
+) -> None:
+    stubber = stubbed_sagemaker(clients)
+    described: dict[str, Any] = {
+        "ProcessingJobName": "ntm-prep-x",
+        "ProcessingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:processing-job/ntm-prep-x",
+        "ProcessingJobStatus": status,
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": "ml.m5.xlarge",
+                "VolumeSizeInGB": 30,
+            }
+        },
+        "AppSpecification": {"ImageUri": "img"},
+        "CreationTime": datetime(2026, 11, 27, 12, tzinfo=UTC),
+    }
+    if reason:
+        described["FailureReason"] = reason
+    stubber.add_response("describe_processing_job", described, {"ProcessingJobName": "ntm-prep-x"})
+    given = dump(DescribePreparationInput(processing_job_name="ntm-prep-x"))
+    result = PreparationStatus.model_validate(describe_dataset_preparation.handler(given, context))
+    assert (result.status, result.failure_reason, result.exit_message) == (status, reason, None)
 
 
 def described_job(name: str, status: str) -> dict[str, Any]:
@@ -502,7 +539,7 @@ def test_summarize_ranks_jobs_writes_the_report_and_builds_a_valid_detail(
         )
     state["start"] = {"tuning_job_arn": "arn", "duplicate": False}
 
-    result = summarize_results.handler(state, context)
+    result = summarize_results.handler(handler_input(SummarizeInput, state), context)
 
     detail = result["detail"]
     jsonschema.validate(
@@ -573,7 +610,7 @@ def test_the_best_jobs_quality_warnings_reach_the_succeeded_detail(
         stubber.add_response("describe_training_job", described, {"TrainingJobName": ANY})
     state["start"] = {"tuning_job_arn": "arn", "duplicate": False}
 
-    detail = summarize_results.handler(state, context)["detail"]
+    detail = summarize_results.handler(handler_input(SummarizeInput, state), context)["detail"]
 
     jsonschema.validate(
         detail, json.loads((SCHEMAS / "ntm-tuning-job-succeeded.schema.json").read_text())

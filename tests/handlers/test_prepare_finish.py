@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 from ntm_tuning.handlers import build_tuning_job, validate_request
+from ntm_tuning.state import BuildInput
 
-from tests.handlers.conftest import Aws, LambdaContext
+from tests.handlers.conftest import Aws, LambdaContext, handler_input
 from tests.settings_factory import DATA_BUCKET
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:run-1"
@@ -45,7 +46,9 @@ def prepared(aws: Aws, context: LambdaContext, documents: dict[str, int]) -> dic
 
 
 def finish(state: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return build_tuning_job.handler({"state": state, "execution_id": EXECUTION}, context)
+    return build_tuning_job.handler(
+        handler_input(BuildInput, state, execution_id=EXECUTION), context
+    )
 
 
 def test_a_prepared_dataset_is_planned_with_the_vocabulary_it_selected(

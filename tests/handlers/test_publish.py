@@ -11,7 +11,9 @@ import jsonschema
 import pytest
 from botocore.stub import ANY, Stubber
 from ntm_tuning.errors import EventPublishFailed
+from ntm_tuning.events import TrainingJobCounters
 from ntm_tuning.handlers import publish_outcome, validate_request
+from ntm_tuning.state import JobStatus, StartResult, dump
 
 from tests.handlers.conftest import Aws, Clients, LambdaContext, example_request
 from tests.settings_factory import REGION
@@ -38,6 +40,23 @@ def send(detail_type: str, state: dict[str, Any], context: LambdaContext) -> dic
     )
 
 
+def started(arn: str) -> dict[str, Any]:
+    """What "Start tuning job" put at ``$.start``."""
+    return dump(StartResult(tuning_job_arn=arn, duplicate=False, capacity_exhausted=False))
+
+
+def job_status(status: str, *, deadline_passed: bool) -> dict[str, Any]:
+    """What "Describe tuning job" put at ``$.job``."""
+    return dump(
+        JobStatus(
+            status=status,
+            counters=TrainingJobCounters(),
+            failure_reason=None,
+            deadline_passed=deadline_passed,
+        )
+    )
+
+
 def only_event(aws: Aws, detail_type: str) -> dict[str, Any]:
     events = aws.published()
     assert [e["detail-type"] for e in events] == [detail_type]
@@ -60,22 +79,17 @@ def test_rejection_is_published(aws: Aws, context: LambdaContext) -> None:
 
 def test_failed_job_is_published_with_sagemakers_reason(aws: Aws, context: LambdaContext) -> None:
     state = accepted_state(aws, context)
-    state["start"] = {
-        "tuning_job_arn": "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/x",
-        "duplicate": False,
-    }
-    state["job"] = {
-        "status": "Failed",
-        "failure_reason": "AlgorithmError: bad data",
-        "deadline_passed": False,
-        "counters": {
-            "completed": 0,
-            "in_progress": 0,
-            "retryable_error": 0,
-            "non_retryable_error": 3,
-            "stopped": 0,
-        },
-    }
+    state["start"] = started(
+        "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/x"
+    )
+    state["job"] = dump(
+        JobStatus(
+            status="Failed",
+            failure_reason="AlgorithmError: bad data",
+            deadline_passed=False,
+            counters=TrainingJobCounters(non_retryable_error=3),
+        )
+    )
     send("NTM Tuning Job Failed", state, context)
     event = only_event(aws, "NTM Tuning Job Failed")
     assert event["detail"]["reason"] == {
@@ -89,8 +103,8 @@ def test_failed_job_is_published_with_sagemakers_reason(aws: Aws, context: Lambd
 
 def test_stopped_job_is_published(aws: Aws, context: LambdaContext) -> None:
     state = accepted_state(aws, context)
-    state["start"] = {"tuning_job_arn": "arn:x", "duplicate": False}
-    state["job"] = {"status": "Stopped", "deadline_passed": False, "counters": None}
+    state["start"] = started("arn:x")
+    state["job"] = job_status("Stopped", deadline_passed=False)
     send("NTM Tuning Job Stopped", state, context)
     assert (
         only_event(aws, "NTM Tuning Job Stopped")["detail"]["reason"]["code"] == "TuningJobStopped"
@@ -130,8 +144,8 @@ def test_error_before_validation_still_names_the_request(aws: Aws, context: Lamb
 
 def test_watch_deadline_is_published_as_a_failure(aws: Aws, context: LambdaContext) -> None:
     state = accepted_state(aws, context)
-    state["start"] = {"tuning_job_arn": "arn:x", "duplicate": False}
-    state["job"] = {"status": "InProgress", "deadline_passed": True, "counters": None}
+    state["start"] = started("arn:x")
+    state["job"] = job_status("InProgress", deadline_passed=True)
     send("NTM Tuning Job Failed", state, context)
     assert (
         only_event(aws, "NTM Tuning Job Failed")["detail"]["reason"]["code"]
@@ -181,13 +195,15 @@ def test_failed_and_stopped_events_carry_each_counter_of_the_poll(
         "stopped": 1,
     }
     state = accepted_state(aws, context)
-    state["start"] = {"tuning_job_arn": "arn:x", "duplicate": False}
-    state["job"] = {
-        "status": status,
-        "failure_reason": "AlgorithmError: bad data",
-        "deadline_passed": False,
-        "counters": counters,
-    }
+    state["start"] = started("arn:x")
+    state["job"] = dump(
+        JobStatus(
+            status=status,
+            failure_reason="AlgorithmError: bad data",
+            deadline_passed=False,
+            counters=TrainingJobCounters.model_validate(counters),
+        )
+    )
     send(detail_type, state, context)
     detail = only_event(aws, detail_type)["detail"]
     assert detail["counters"] == counters

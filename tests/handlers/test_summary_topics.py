@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 from botocore.exceptions import ClientError
 from ntm_tuning import results
+from ntm_tuning.state import SummarizeInput, dump
 from ntm_tuning.training_logs import TRAINING_LOG_GROUP, TrainingLogs
 
 from offline.moto_patches import strict_filter_log_events
@@ -158,20 +159,28 @@ NOISE = [
 def summarize(
     aws: Aws, logs: Any, jobs: list[dict[str, Any]] = JOBS, **tuning: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    state = {
-        "tuning_job_name": TUNING,
-        "request_id": "0123456789abcdef01234567",
-        "origin": {"type": "event", "event_id": "e-1", "source": "com.example"},
-        "vocabulary_uri": f"s3://{DATA_BUCKET}/{DATASET}auxiliary/vocab.txt",
-    }
-    result = results.summarize_results(
-        state,
+    given = SummarizeInput.model_validate(
+        {
+            "tuning_job_name": TUNING,
+            "request_id": "0123456789abcdef01234567",
+            "origin": {"type": "event", "event_id": "e-1", "source": "com.example"},
+            "vocabulary_uri": f"s3://{DATA_BUCKET}/{DATASET}auxiliary/vocab.txt",
+            # None planned: the best job's own are the static ones.
+            "static_hyperparameters": {},
+            "strategy": "Bayesian",
+            "cost_estimate": None,
+            "dataset": None,
+        }
+    )
+    summary = results.summarize_results(
+        given,
         make_settings(**tuning),
         Jobs(jobs),  # type: ignore[arg-type]
         aws_store(),
         TrainingLogs(logs, sleep=lambda _: None),
         seconds_left=120,
     )
+    result = dump(summary)
     report = json.loads(
         aws.s3.get_object(Bucket=ARTIFACTS_BUCKET, Key=f"reports/{TUNING}.json")["Body"].read()
     )

@@ -47,12 +47,35 @@ LEDGER_RETRY = {
     "MaxAttempts": 6,
     "JitterStrategy": "FULL",
 }
-# Publisher -> (detail type, next state). Every outcome but a rejection may hold a job slot.
+REQUEST_BLOCK = {
+    "request_id.$": "$.request_id",
+    "request_name.$": "$.request_name",
+    "origin.$": "$.origin",
+}
+# Publisher -> (detail type, what it is given of the state, next state). Every outcome but a
+# rejection may hold a job slot; a failure is caught from every state, validation's included.
 PUBLISHERS = {
-    "Publish rejection": ("NTM Tuning Request Rejected", "Request rejected"),
-    "Publish success": ("NTM Tuning Job Succeeded", "Release capacity"),
-    "Publish failure": ("NTM Tuning Job Failed", "Release capacity"),
-    "Publish stopped": ("NTM Tuning Job Stopped", "Release capacity"),
+    "Publish rejection": (
+        "NTM Tuning Request Rejected",
+        {"rejection.$": "$.rejection"},
+        "Request rejected",
+    ),
+    "Publish success": (
+        "NTM Tuning Job Succeeded",
+        {"result.$": "$.result", "start.$": "$.start"},
+        "Release capacity",
+    ),
+    "Publish failure": ("NTM Tuning Job Failed", "$", "Release capacity"),
+    "Publish stopped": (
+        "NTM Tuning Job Stopped",
+        {
+            **REQUEST_BLOCK,
+            "tuning_job_name.$": "$.tuning_job_name",
+            "start.$": "$.start",
+            "job.$": "$.job",
+        },
+        "Release capacity",
+    ),
 }
 
 
@@ -158,11 +181,7 @@ def test_start_dataset_preparation(
     assert state["Parameters"] == {
         "preparation.$": "$.preparation",
         "execution_id.$": "$$.Execution.Id",
-        "request": {
-            "request_id.$": "$.request_id",
-            "request_name.$": "$.request_name",
-            "origin.$": "$.origin",
-        },
+        "request": REQUEST_BLOCK,
     }
     assert state["ResultPath"] == "$.preparation_job"
     assert _retries(state) == [THROTTLE_RETRY]
@@ -210,7 +229,11 @@ def test_build_tuning_job_replaces_the_state(
 ) -> None:
     state = states["Build tuning job"]
     _invokes(synthesized, state, "build_tuning_job")
-    assert state["Parameters"] == {"state.$": "$", "execution_id.$": "$$.Execution.Id"}
+    assert state["Parameters"] == {
+        "request": REQUEST_BLOCK,
+        "preparation.$": "$.preparation",
+        "execution_id.$": "$$.Execution.Id",
+    }
     assert state["ResultPath"] == "$"
     assert _retries(state) == [THROTTLE_RETRY]
     assert state["Catch"] == CATCH_ALL
@@ -286,11 +309,7 @@ def test_start_tuning_job(synthesized: Synthesized, states: dict[str, dict[str, 
         "tuning_job_name.$": "$.tuning_job_name",
         "create_request.$": "$.create_request",
         "execution_id.$": "$$.Execution.Id",
-        "request": {
-            "request_id.$": "$.request_id",
-            "request_name.$": "$.request_name",
-            "origin.$": "$.origin",
-        },
+        "request": REQUEST_BLOCK,
     }
     assert state["ResultPath"] == "$.start"
     assert _retries(state) == [THROTTLE_RETRY]
@@ -329,11 +348,7 @@ def test_describe_tuning_job(synthesized: Synthesized, states: dict[str, dict[st
         "tuning_job_name.$": "$.tuning_job_name",
         "watch_deadline.$": "$.watch_deadline",
         "execution_id.$": "$$.Execution.Id",
-        "request": {
-            "request_id.$": "$.request_id",
-            "request_name.$": "$.request_name",
-            "origin.$": "$.origin",
-        },
+        "request": REQUEST_BLOCK,
         "cost_estimate.$": "$.cost_estimate",
     }
     assert state["ResultPath"] == "$.job"
@@ -362,13 +377,21 @@ def test_stop_tuning_job(synthesized: Synthesized, states: dict[str, dict[str, A
     assert state["Next"] == "Publish failure"
 
 
-def test_summarize_results_gets_the_whole_state(
+def test_summarize_results_gets_what_the_summary_reads(
     synthesized: Synthesized, states: dict[str, dict[str, Any]]
 ) -> None:
     state = states["Summarize results"]
     _invokes(synthesized, state, "summarize_results")
-    # Without Parameters (and InputPath "$"), the task's input is the whole state.
-    assert "Parameters" not in state
+    # The plan's fields the summary reads, not the tuning job's whole request.
+    assert state["Parameters"] == {
+        **REQUEST_BLOCK,
+        "tuning_job_name.$": "$.tuning_job_name",
+        "static_hyperparameters.$": "$.static_hyperparameters",
+        "strategy.$": "$.strategy",
+        "vocabulary_uri.$": "$.vocabulary_uri",
+        "cost_estimate.$": "$.cost_estimate",
+        "dataset.$": "$.dataset",
+    }
     assert state.get("InputPath", "$") == "$"
     assert state["ResultPath"] == "$.result"
     assert state["Catch"] == CATCH_ALL
@@ -377,12 +400,12 @@ def test_summarize_results_gets_the_whole_state(
 
 @pytest.mark.parametrize("name", sorted(PUBLISHERS))
 def test_publishers(synthesized: Synthesized, states: dict[str, dict[str, Any]], name: str) -> None:
-    detail_type, next_state = PUBLISHERS[name]
+    detail_type, given, next_state = PUBLISHERS[name]
     state = states[name]
     _invokes(synthesized, state, "publish_outcome")
     assert state["Parameters"] == {
         "detail_type": detail_type,
-        "state.$": "$",
+        **({"state.$": given} if given == "$" else {"state": given}),
         "execution_id.$": "$$.Execution.Id",
     }
     assert state["ResultPath"] == "$.published"

@@ -191,9 +191,10 @@ def test_a_state_over_256_kib_fails_the_execution_and_the_clean_up_says_so(
 
     summarize = results.summarize_results
 
-    def oversized(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    def oversized(*args: Any, **kwargs: Any) -> Any:
         result = summarize(*args, **kwargs)
-        return {**result, "padding": "p" * (300 * 1024)}
+        # A summary whose result, at 300 KiB, is over the state's 256 KiB.
+        return result.model_copy(update={"report_uri": result.report_uri + "p" * (300 * 1024)})
 
     monkeypatch.setattr(results, "summarize_results", oversized)
     wf = workflow()

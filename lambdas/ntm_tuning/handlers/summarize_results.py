@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import results
+from ..state import SummarizeInput, dump
 from ._deployment import settings
 from ._runtime import data_store, logger, tracer, training_logs, tuning_jobs
 
@@ -14,8 +15,9 @@ from ._runtime import data_store, logger, tracer, training_logs, tuning_jobs
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    given = SummarizeInput.model_validate(event)
     result = results.summarize_results(
-        event,
+        given,
         settings(),
         tuning_jobs(),
         data_store(),
@@ -26,9 +28,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.info(
         "tuning job summarized",
         extra={
-            "tuning_job_name": event["tuning_job_name"],
-            "report_uri": result["report_uri"],
-            "topics_unavailable": result["detail"].get("topics_unavailable"),
+            "tuning_job_name": given.tuning_job_name,
+            "report_uri": result.report_uri,
+            "topics_unavailable": dump(result.detail).get("topics_unavailable"),
         },
     )
-    return result
+    return dump(result)

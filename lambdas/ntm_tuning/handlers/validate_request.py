@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .. import intake
+from ..state import Rejected, ValidateInput, dump
 from ._deployment import ledger, settings
 from ._runtime import data_store, logger, tracer, tuning_jobs
 
@@ -14,9 +15,10 @@ from ._runtime import data_store, logger, tracer, tuning_jobs
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    given = ValidateInput.model_validate(event)
     result = intake.validate_request(
-        event["delivery"],
-        event["execution_id"],
+        given.delivery,
+        given.execution_id,
         settings(),
         data_store(),
         ledger(),
@@ -25,10 +27,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.info(
         "request validated",
         extra={
-            "outcome": result["outcome"],
-            "request_id": result["request_id"],
-            "tuning_job_name": result.get("tuning_job_name"),
-            "violations": (result.get("rejection") or {}).get("violations"),
+            "outcome": result.outcome,
+            "request_id": result.request_id,
+            "tuning_job_name": getattr(result, "tuning_job_name", None),
+            "violations": dump(result.rejection)["violations"]
+            if isinstance(result, Rejected)
+            else None,
         },
     )
-    return result
+    return dump(result)
