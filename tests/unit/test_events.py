@@ -68,3 +68,34 @@ def test_the_identity_of_a_delivery_is_its_object_version_or_its_event() -> None
 def test_clip_keeps_the_text_within_its_limit(text: str, limit: int, clipped: str) -> None:
     assert events.clip(text, limit) == clipped
     assert len(events.clip(text, limit)) <= limit
+
+
+def test_a_delivery_is_parsed_by_its_origin() -> None:
+    assert events.parse_delivery(S3.model_dump()) == S3
+    assert events.parse_delivery(EVENT.model_dump()) == EVENT
+
+
+def test_the_five_counters_are_read_each_from_its_own_field() -> None:
+    counters = {
+        "Completed": 5,
+        "InProgress": 4,
+        "RetryableError": 3,
+        "NonRetryableError": 2,
+        "Stopped": 1,
+    }
+    assert events.TrainingJobCounters.of({"TrainingJobStatusCounters": counters}) == (
+        events.TrainingJobCounters(
+            completed=5, in_progress=4, retryable_error=3, non_retryable_error=2, stopped=1
+        )
+    )
+    # Absent counters (or no counters at all) are zero.
+    assert events.TrainingJobCounters.of({"TrainingJobStatusCounters": {}}) == (
+        events.TrainingJobCounters.of({})
+    )
+    assert events.TrainingJobCounters.of({}).model_dump() == {
+        "completed": 0,
+        "in_progress": 0,
+        "retryable_error": 0,
+        "non_retryable_error": 0,
+        "stopped": 0,
+    }

@@ -180,3 +180,27 @@ def test_a_user_tag_sagemaker_accepts_is_accepted_here() -> None:
             "Tags": [{"Key": k, "Value": v} for k, v in good.items()],
         },
     )
+
+
+def test_a_requests_jobs_are_tagged_with_its_id_execution_origin_and_name() -> None:
+    s3 = {
+        "request_id": "0123",
+        "request_name": "weekly (news)",
+        "origin": {"type": "s3", "bucket": "data", "key": "requests/a b!.json"},
+    }
+    assert tags.job_tags(s3, "arn:exec:1") == {
+        "ntm-tuning:request-id": "0123",
+        "ntm-tuning:execution": "arn:exec:1",
+        "ntm-tuning:origin": "s3://data/requests/a b_.json",
+        "ntm-tuning:name": "weekly _news_",
+    }
+    event = {
+        "request_id": "4567",
+        "request_name": None,
+        "origin": {"type": "event", "event_id": "e-9", "source": "team.pipeline"},
+    }
+    assert tags.job_tags(event, "arn:exec:2") == {
+        "ntm-tuning:request-id": "4567",
+        "ntm-tuning:execution": "arn:exec:2",
+        "ntm-tuning:origin": "event:team.pipeline:e-9",
+    }
