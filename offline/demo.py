@@ -722,7 +722,9 @@ def _dataset_summary(workflow: Any, request_id: str | None) -> dict[str, Any] | 
     from ntm_tuning.preparation import dataset_location
     from ntm_tuning.settings import Settings
 
-    location = dataset_location(request_id, Settings.from_env(os.environ))
+    # The function that reads the prepared dataset knows where it is.
+    settings = Settings.from_env(workflow.environment_of("build_tuning_job"))
+    location = dataset_location(request_id, settings)
     try:
         body = workflow.s3.get_object(Bucket=location.bucket, Key=f"{location.key}dataset.json")
     except workflow.s3.exceptions.NoSuchKey:

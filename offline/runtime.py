@@ -2,8 +2,10 @@
 handler code in-process, with the emulated buckets, bus and rules of the template.
 
 What is real: the state machine definition (from the template, references resolved), the
-handler code and its environment, the rules' event patterns and input transformers, the
-S3 objects and the events on the results bus. What is emulated: AWS itself (moto), and the
+handler code and each function's environment (every invocation reads exactly its function's
+``Environment.Variables``, through ``ntm_tuning.environment``, whatever runs beside it), the
+rules' event patterns and input transformers, the S3 objects and the events on the results
+bus. What is emulated: AWS itself (moto), and the
 tuning jobs (a ``TuningEngine``: the test stand-in unless another engine is plugged in).
 """
 
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from ntm_tuning.environment import use as invocation_environment
 from ntm_tuning.events import PROGRESS
 
 from . import moto_patches, strict
@@ -376,7 +379,6 @@ class OfflineWorkflow:
                 Code={"ZipFile": b"offline: the handler runs in-process"},
                 Environment={"Variables": environment},
             )
-        self._use_handler_environment()
         # Whatever else the template declares (alarms, topics, dashboards...) is not emulated,
         # but gets a name and an ARN so references to it resolve.
         for logical, resource in r.template["Resources"].items():
@@ -402,27 +404,30 @@ class OfflineWorkflow:
         }
         self._capture_results()
 
-    def _use_handler_environment(self) -> None:
-        """Set, for the process, every variable the stack gives a handler (each has one value
-        wherever it is given)."""
-        self._set_env(self._every_variable())
+    def stack_variable(self, name: str) -> str:
+        """A variable of the stack's functions (a bucket, the bus): the value every function
+        that has it agrees on."""
+        values = {f.environment[name] for f in self.functions.values() if name in f.environment}
+        if len(values) != 1:
+            found = "no function" if not values else f"the functions disagree: {sorted(values)}"
+            raise ValueError(f"{name}: {found}")
+        return values.pop()
 
-    def _every_variable(self) -> dict[str, str]:
-        merged: dict[str, str] = {}
+    def environment_of(self, handler_module: str) -> dict[str, str]:
+        """The variables of the function whose handler is in ``handler_module`` (its last
+        name, e.g. ``build_tuning_job``)."""
         for function in self.functions.values():
-            for name, value in function.environment.items():
-                if merged.setdefault(name, value) != value:
-                    raise ValueError(f"the handlers' {name} differ; offline runs need one value")
-        return merged
+            if function.handler.rpartition(".")[0].rpartition(".")[2] == handler_module:
+                return dict(function.environment)
+        raise KeyError(f"no function's handler is in a module named {handler_module}")
 
     def _capture_results(self) -> None:
         """Subscribe to the results bus as a consumer would: a rule and a queue target."""
-        environment = self._every_variable()
-        self.results_bus = environment["EVENT_BUS_NAME"]
-        self.event_source = environment["EVENT_SOURCE"]
-        self.data_bucket = environment["DATA_BUCKET"]
-        self.request_prefix = environment["REQUEST_PREFIX"]
-        self.artifacts_bucket = environment["ARTIFACTS_BUCKET"]
+        self.results_bus = self.stack_variable("EVENT_BUS_NAME")
+        self.event_source = self.stack_variable("EVENT_SOURCE")
+        self.data_bucket = self.stack_variable("DATA_BUCKET")
+        self.request_prefix = self.stack_variable("REQUEST_PREFIX")
+        self.artifacts_bucket = self.stack_variable("ARTIFACTS_BUCKET")
         self.queue_url = self.sqs.create_queue(QueueName="offline-results-consumer")["QueueUrl"]
         queue_arn = self.sqs.get_queue_attributes(
             QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
@@ -468,7 +473,9 @@ class OfflineWorkflow:
         handler = getattr(importlib.import_module(module_name), attribute)
         event = json.loads(body) if body else {}
         try:
-            result = handler(event, _Context(function))
+            # Exactly this function's variables, for this invocation's thread alone.
+            with invocation_environment(function.environment):
+                result = handler(event, _Context(function))
         except Exception as error:  # the Lambda runtime reports any exception this way
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(
@@ -634,7 +641,7 @@ class OfflineWorkflow:
         """How many executions hold a tuning-job slot in the ledger."""
         from ntm_tuning.ledger import Ledger
 
-        table = next(iter(self.functions.values())).environment["LEDGER_TABLE"]
+        table = self.stack_variable("LEDGER_TABLE")
         return Ledger(table, dynamodb=boto3.client("dynamodb", region_name=REGION)).holders()
 
     def abort(self, execution_arn: str) -> Execution:

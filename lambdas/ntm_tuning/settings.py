@@ -12,16 +12,16 @@ handlers accept, and no name or default is written twice.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
+from .environment import per_environment, variables
 from .instances import has_instance_storage, local_storage_gb, volume_problem
 
 # NTM trains without checkpoints, so managed spot jobs may wait at most an hour in total.
@@ -383,7 +383,7 @@ def _is_model(field: FieldInfo) -> bool:
     return isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
 
 
-@lru_cache(maxsize=1)
+@per_environment
 def load_settings() -> Settings:
-    """The settings of this process, parsed once."""
-    return Settings.from_env(os.environ)
+    """The settings of this function, parsed once (``environment``: the invocation's own)."""
+    return Settings.from_env(variables())

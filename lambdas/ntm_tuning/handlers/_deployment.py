@@ -1,11 +1,11 @@
 """What the handlers that read the deployment's settings share: the settings, and the ledger
-and the event publisher they configure."""
+and the event publisher they configure, each made once per environment (``environment``:
+once per process in Lambda, once per function offline)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from ..aws import EventPublisher
+from ..environment import per_environment
 from ..ledger import Ledger
 from ..settings import Settings, load_settings
 from . import _runtime
@@ -15,13 +15,13 @@ def settings() -> Settings:
     return load_settings()
 
 
-@lru_cache(maxsize=1)
+@per_environment
 def event_publisher() -> EventPublisher:
     current = settings()
     return EventPublisher(current.event_bus_name, current.event_source, _runtime.events_client())
 
 
-@lru_cache(maxsize=1)
+@per_environment
 def ledger() -> Ledger:
     current = settings()
     return Ledger(
