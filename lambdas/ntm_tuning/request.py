@@ -101,9 +101,10 @@ def _corpus_setting(field: str, message: str) -> PydanticCustomError:
 _PREPARATION = PreparationConfig()
 
 
-def _whole_number(name: str) -> int:
+def _whole_number(name: str) -> int:  # pragma: no mutate block
     """A whole-number setting: its default, and its bounds in the JSON Schema (the rule itself
-    is the preparation job's, applied below)."""
+    is the preparation job's, applied below). Called while the model class is built, at
+    import: the schema and corpus-settings tests check its result, a mutation run cannot."""
     low, high = INTEGER_BOUNDS[name]
     bounds: JsonDict = {"minimum": low} if high is None else {"minimum": low, "maximum": high}
     default: int = Field(default=getattr(_PREPARATION, name), json_schema_extra=bounds)
