@@ -35,6 +35,12 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
 }
+# MXNet's BatchNorm default epsilon (PyTorch's is 1e-5), added to the batch variance. A unit
+# whose inputs barely vary over the documents (a saturated sigmoid encoder) has a batch
+# variance near 1e-5; dividing by its square root magnifies differences that the moving
+# average used at evaluation does not track, and the posterior means of held-out documents
+# explode (a validation KL divergence in the thousands while the training loss is fine).
+BATCH_NORM_EPSILON = 1e-3
 # exp(logvar) beyond this overflows float32 gradients long before it means anything.
 LOGVAR_LIMIT = 10.0
 
@@ -56,7 +62,7 @@ class NeuralTopicModel(nn.Module):
         for size in hidden_sizes:
             layers.append(nn.Linear(width, size))
             if batch_norm:
-                layers.append(nn.BatchNorm1d(size))
+                layers.append(nn.BatchNorm1d(size, eps=BATCH_NORM_EPSILON))
             layers.append(ACTIVATIONS[activation]())
             width = size
         self.encoder = nn.Sequential(*layers)
@@ -65,13 +71,19 @@ class NeuralTopicModel(nn.Module):
         self.decoder = nn.Linear(num_topics, vocabulary_size)
         self.batch_norm = batch_norm
         self.mean_norm: nn.Module = (
-            nn.BatchNorm1d(num_topics, affine=False) if batch_norm else nn.Identity()
+            nn.BatchNorm1d(num_topics, eps=BATCH_NORM_EPSILON, affine=False)
+            if batch_norm
+            else nn.Identity()
         )
         self.logvar_norm: nn.Module = (
-            nn.BatchNorm1d(num_topics, affine=False) if batch_norm else nn.Identity()
+            nn.BatchNorm1d(num_topics, eps=BATCH_NORM_EPSILON, affine=False)
+            if batch_norm
+            else nn.Identity()
         )
         self.decoder_norm: nn.Module = (
-            nn.BatchNorm1d(vocabulary_size, affine=False) if batch_norm else nn.Identity()
+            nn.BatchNorm1d(vocabulary_size, eps=BATCH_NORM_EPSILON, affine=False)
+            if batch_norm
+            else nn.Identity()
         )
 
     def set_background(self, word_counts: torch.Tensor) -> None:

@@ -17,7 +17,7 @@ from torch import nn
 from preparation import synthetic
 from trainer.data import Corpus, DataError
 from trainer.hyperparameters import parse_hyperparameters
-from trainer.model import NeuralTopicModel
+from trainer.model import BATCH_NORM_EPSILON, NeuralTopicModel
 from trainer.quality import top_word_ids
 from trainer.train import Optimizer, TrainedModel, load_model, train, train_channels
 
@@ -298,6 +298,20 @@ def test_batch_norm_is_centred_not_scaled_so_the_biases_survive_it() -> None:
     with torch.no_grad():
         words = plain.word_log_probabilities(torch.full((64, 6), 1 / 6)).exp()
     assert float(words[:, :5].sum(dim=1).min()) > 0.8
+
+
+def test_batch_norm_does_not_magnify_units_that_barely_vary() -> None:
+    """MXNet's epsilon (1e-3): a unit whose values vary by 0.001 over the batch stays near its
+    mean instead of being stretched to unit variance, which the moving statistics used at
+    evaluation would not follow."""
+    model = NeuralTopicModel(130, 6, (20, 12), "sigmoid", batch_norm=True)
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+    assert len(norms) == 2 + 3 and all(m.eps == BATCH_NORM_EPSILON == 1e-3 for m in norms)
+    model.train()
+    flat = 5.0 + 0.001 * torch.randn(64, 6, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        spread = model.mean_norm(flat).std(dim=0)
+    assert float(spread.max()) < 0.05
 
 
 def test_batch_norm_and_relu_train(small: dict[str, Corpus]) -> None:
