@@ -1,4 +1,4 @@
-"""The request builder: every rule, each named by field and rule, and the golden request."""
+"""The tuning job's definition: every rule, each named by field and rule, and the golden request."""
 
 from __future__ import annotations
 
