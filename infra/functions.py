@@ -73,36 +73,19 @@ def _bucket(resources: Resources, bucket: Bucket) -> s3.IBucket:
 
 
 @dataclass(frozen=True)
-class WriteObjects:
-    """New objects under a prefix of a bucket; ``reason`` may name ``{prefix}``."""
+class Objects:
+    """Reading objects under a prefix of a bucket (``""``: the whole bucket), or writing new
+    ones there; ``reason`` may name ``{prefix}``."""
 
+    access: Literal["read", "write"]
     bucket: Bucket
     prefix: Prefix
     reason: str
 
     def apply(self, function: lambda_.Function, resources: Resources) -> None:
         prefix = self.prefix(resources.config)
-        grant_object_put(
-            function,
-            bucket=_bucket(resources, self.bucket),
-            key=resources.storage.key,
-            key_prefix=prefix,
-            reason=self.reason.format(prefix=prefix),
-        )
-
-
-@dataclass(frozen=True)
-class ReadObjects:
-    """Objects under a prefix of a bucket (``""``: the whole bucket); ``reason`` may name
-    ``{prefix}``."""
-
-    bucket: Bucket
-    prefix: Prefix
-    reason: str
-
-    def apply(self, function: lambda_.Function, resources: Resources) -> None:
-        prefix = self.prefix(resources.config)
-        grant_prefix_read(
+        grant = grant_prefix_read if self.access == "read" else grant_object_put
+        grant(
             function,
             bucket=_bucket(resources, self.bucket),
             key=resources.storage.key,
@@ -205,7 +188,8 @@ FUNCTIONS = (
         grants=(
             ReadRequests(),
             DESCRIBE_PARENTS,
-            WriteObjects(
+            Objects(
+                "write",
                 "data",
                 _prepared,
                 "Writes a corpus request's settings (request.json, config.json) for its "
@@ -265,13 +249,15 @@ FUNCTIONS = (
                 ),
                 training_jobs=("sagemaker:DescribeTrainingJob",),
             ),
-            WriteObjects(
+            Objects(
+                "write",
                 "artifacts",
                 lambda config: REPORT_PREFIX,
                 "Writes one report object per tuning job under the {prefix} prefix only.",
             ),
             ReadTrainingLogs(),
-            ReadObjects(
+            Objects(
+                "read",
                 "data",
                 lambda config: "",
                 "Streams the tuned dataset's test (or validation) channel and reads its "
@@ -359,7 +345,8 @@ FUNCTIONS = (
         settings=PLANNING,
         grants=(
             DESCRIBE_PARENTS,
-            ReadObjects(
+            Objects(
+                "read",
                 "data",
                 _prepared,
                 "Reads what a dataset preparation job wrote (dataset.json, vocab.txt) under "
