@@ -105,6 +105,8 @@ def _delivered_request(raw_input: Any) -> dict[str, Any] | None:
     """The request id and origin of an execution's input (a trigger's delivery)."""
     try:
         delivery = json.loads(raw_input) if isinstance(raw_input, str) else raw_input
+        if not isinstance(delivery, dict):  # an execution may be started with any JSON
+            return None
         return request_fields(delivery)
     except (ValueError, TypeError, KeyError):
         return None
