@@ -352,7 +352,10 @@ class Settings(DeploymentSettings):
         for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, BaseModel):
-                env[self.variable(name)] = json.dumps(value.model_dump(mode="json"))
+                # Not mutated: any mode but "json" dumps in Python mode, and these models hold
+                # JSON values and tuples only (which json.dumps writes as lists): the same text.
+                document = value.model_dump(mode="json")  # pragma: no mutate
+                env[self.variable(name)] = json.dumps(document)
             else:
                 env[self.variable(name)] = str(value)
         return env
