@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from ntm_tuning.aws import ObjectTooLarge
 
 
 def client_error(code: str, operation: str = "Operation", message: str = "refused") -> ClientError:
@@ -201,7 +202,10 @@ class FakeStore:
 
     def read(self, bucket: str, key: str, version_id: str | None, *, limit: int) -> bytes | None:
         self.reads.append((bucket, key, version_id, limit))
-        return self.objects.get((bucket, key))
+        data = self.objects.get((bucket, key))
+        if data is not None and len(data) > limit:
+            raise ObjectTooLarge(len(data))
+        return data
 
     def put_json(self, bucket: str, key: str, document: Any) -> str:
         self.written[(bucket, key)] = document
