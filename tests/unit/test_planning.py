@@ -413,6 +413,14 @@ def test_a_dataset_without_a_test_split_gets_no_test_channel() -> None:
                 "no document landed in the validation split; raise validation_ratio",
             ),
         ),
+        (
+            {"documents": {"train": 5, "validation": 0, "test": 2}},
+            (
+                "corpus.validation_ratio",
+                "validation_documents",
+                "no document landed in the validation split; raise validation_ratio",
+            ),
+        ),
     ],
 )
 def test_a_dataset_without_training_or_validation_documents_is_rejected(
