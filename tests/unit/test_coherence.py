@@ -50,3 +50,13 @@ def test_documents_past_the_first_bytes_of_a_bit_set_are_counted() -> None:
     incidence.add([0])
     (value,) = incidence.coherence([[0, 1]]).per_topic
     assert value == pytest.approx(math.log((1 / 18) / (2 / 18 / 18)) / -math.log(1 / 18))
+
+
+def test_documents_in_different_bytes_of_a_bit_set_are_told_apart() -> None:
+    # Document 0 holds one word, document 8 (the next byte, same bit) the other: never together.
+    documents = [[0], *[[9]] * 7, [1]]
+    assert npmi([[0, 1]], documents).per_topic == (-1.0,)
+    # And documents 0 and 16 (two bytes apart) both holding both words are counted twice.
+    documents = [[0, 1], *[[9]] * 15, [0, 1], [0]]
+    (value,) = npmi([[0, 1]], documents).per_topic
+    assert value == pytest.approx(math.log((2 / 18) / (3 / 18 * 2 / 18)) / -math.log(2 / 18))
