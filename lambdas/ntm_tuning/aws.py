@@ -185,7 +185,7 @@ class DataStore:
         self.s3.put_object(
             Bucket=bucket,
             Key=key,
-            Body=json.dumps(document, indent=2, sort_keys=True, default=str).encode("utf-8"),
+            Body=json.dumps(document, indent=2, sort_keys=True, default=str).encode(),
             ContentType="application/json",
         )
         return f"s3://{bucket}/{key}"
@@ -232,19 +232,14 @@ class SageMakerJobs:
 
     def training_jobs(self, name: str) -> list[dict[str, Any]]:
         jobs: list[dict[str, Any]] = []
-        token: str | None = None
+        args: dict[str, Any] = {"HyperParameterTuningJobName": name, "MaxResults": 100}
         while True:
-            args: dict[str, Any] = {
-                "HyperParameterTuningJobName": name,
-                "MaxResults": 100,
-            }
-            if token:
-                args["NextToken"] = token
             page = self._call("list_training_jobs_for_hyper_parameter_tuning_job", **args)
             jobs.extend(page.get("TrainingJobSummaries", []))
             token = page.get("NextToken")
             if not token:
                 return jobs
+            args["NextToken"] = token
 
     def describe_training_job(self, name: str) -> dict[str, Any]:
         return dict(self._call("describe_training_job", TrainingJobName=name))
@@ -289,7 +284,7 @@ class EventPublisher:
             ]
         )
         entry = response["Entries"][0] if response.get("Entries") else {}
-        if response.get("FailedEntryCount", 0) or "EventId" not in entry:
+        if response.get("FailedEntryCount") or "EventId" not in entry:
             code = entry.get("ErrorCode", "unknown")
             raise EventPublishFailed(
                 f"{detail_type}: {code} {entry.get('ErrorMessage', '')}".strip()

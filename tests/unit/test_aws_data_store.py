@@ -210,6 +210,17 @@ def test_count_objects_counts_the_non_empty_ones_across_pages(s3: Any, stub: Stu
     assert store(s3).count_objects(BUCKET, "datasets/d/train/", up_to=10) == 3
 
 
+def test_an_entry_without_a_size_counts_as_empty(s3: Any, stub: Stubber) -> None:
+    for _ in range(2):
+        stub.add_response(
+            "list_objects_v2",
+            {"Contents": [{"Key": "p/unsized"}, {"Key": "p/a", "Size": 4}], "IsTruncated": False},
+            {"Bucket": BUCKET, "Prefix": "p/", "MaxKeys": 1000},
+        )
+    assert store(s3).count_objects(BUCKET, "p/", up_to=5) == 1
+    assert store(s3).sizes(BUCKET, "p/", up_to=5) == {"p/a": 4}
+
+
 def test_count_objects_stops_at_up_to(s3: Any, stub: Stubber) -> None:
     _listed(stub, "p/", [[("p/a", 1), ("p/b", 1)], [("p/c", 1)]], asked=1)
     # The second page is never asked for: the count reached up_to on the first.

@@ -23,3 +23,10 @@ def test_its_repr_names_the_variables_not_their_values() -> None:
     assert repr(environment) == "Environment(['BUCKET', 'SECRET_NAME'])"
     assert list(environment) == ["SECRET_NAME", "BUCKET"]
     assert environment["BUCKET"] == "b"
+
+
+def test_other_variables_hash_apart() -> None:
+    # Each environment's cached values sit under its hash: one hash for all would make every
+    # lookup a scan of every environment seen.
+    hashes = {hash(Environment({"FUNCTION": f"f-{n}"})) for n in range(8)}
+    assert len(hashes) == 8

@@ -98,6 +98,21 @@ def test_the_contract_models_load_on_first_use() -> None:
     assert str(raised.value) == "module 'ntm_tuning.state' has no attribute 'NotAModel'"
 
 
+def test_the_first_assessment_builds_the_validator_the_next_ones_reuse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ntm_tuning.state import contracts
+
+    # As on a cold start: no assessment read yet in this process.
+    monkeypatch.setattr(contracts, "_assessments", None)
+    first = state.assessment({**_request(), "outcome": "ignored"})
+    assert type(first) is state.Ignored
+    built = contracts._assessments
+    assert built is not None
+    assert type(state.assessment({**_request(), "outcome": "duplicate"})) is state.Duplicate
+    assert contracts._assessments is built
+
+
 def test_an_assessment_is_read_by_its_outcome() -> None:
     ignored = state.assessment({**_request(), "outcome": "ignored"})
     assert type(ignored) is state.Ignored
