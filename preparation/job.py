@@ -35,7 +35,7 @@ EXIT_NO_USABLE_DOCUMENTS = 3
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--config-file", type=Path, required=True)
     parser.add_argument("--input", type=Path, default=DEFAULT_INPUT)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
@@ -48,9 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     # pragma: no mutate end
     try:
-        config = PreparationConfig.from_dict(
-            json.loads(args.config_file.read_text(encoding="utf-8"))
-        )
+        # json.loads decodes the bytes itself: UTF-8 with or without a BOM (or UTF-16/32).
+        config = PreparationConfig.from_dict(json.loads(args.config_file.read_bytes()))
     except (OSError, ValueError) as error:
         print(f"config {args.config_file}: {error}", file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
@@ -66,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = error.summary
         status = EXIT_NO_USABLE_DOCUMENTS
         print(f"no usable documents: {error}", file=sys.stderr)
-    print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+    print(summary.to_json(), end="")
     return status
 
 

@@ -66,6 +66,17 @@ class DatasetSummary:
         out["documents"]["total"] = self.total_documents
         return out
 
+    def to_json(self) -> str:
+        """The text of dataset.json, as the job also prints it: indented by two spaces, text
+        outside ASCII written as it is, one trailing newline."""
+        text = json.dumps(
+            self.to_dict(),
+            indent=2,
+            # json.dumps writes the same text for any false value here (False or None).
+            ensure_ascii=False,  # pragma: no mutate
+        )
+        return text + "\n"
+
 
 class NoUsableDocuments(Exception):
     """The corpus gave no document to train on; ``summary`` says why."""
@@ -87,9 +98,15 @@ def check_folders(input_dir: Path, output_dir: Path) -> None:
         raise FileExistsError(f"output folder {output_dir} is not empty")
 
 
+def _write_utf8(path: Path, text: str) -> None:
+    """Write text as UTF-8 bytes, whatever the locale, with the line ends as they are."""
+    # str.encode's default codec is UTF-8 and codec names ignore case: leaving the name out or
+    # upper-casing it writes the same bytes.
+    path.write_bytes(text.encode("utf-8"))  # pragma: no mutate
+
+
 def _write_summary(output_dir: Path, summary: DatasetSummary) -> None:
-    text = json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    (output_dir / SUMMARY_FILE).write_text(text, encoding="utf-8")
+    _write_utf8(output_dir / SUMMARY_FILE, summary.to_json())
 
 
 def _fail(output_dir: Path, summary: DatasetSummary, error: str) -> NoUsableDocuments:
@@ -163,9 +180,9 @@ def prepare(input_dir: Path, output_dir: Path, config: PreparationConfig) -> Dat
     summary.sparsity = 1 - writer.nonzeros / (summary.total_documents * len(vocabulary))
 
     vocabulary_path = output_dir / VOCABULARY_FILE
-    vocabulary_path.parent.mkdir(parents=True, exist_ok=True)
-    with vocabulary_path.open("w", encoding="utf-8", newline="\n") as stream:
-        stream.writelines(f"{word}\n" for word in vocabulary)
+    # The output folder was empty and the shards are in train/, validation/ and test/.
+    vocabulary_path.parent.mkdir()
+    _write_utf8(vocabulary_path, "".join(f"{word}\n" for word in vocabulary))
     summary.vocabulary_file = VOCABULARY_FILE
     _write_summary(output_dir, summary)
     log.info("done: %s documents", summary.documents)

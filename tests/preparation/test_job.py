@@ -149,3 +149,52 @@ def test_main_needs_a_config_and_reads_the_processing_folders_by_default(
     assert capsys.readouterr().err == (
         "input folder /opt/ml/processing/input/corpus does not exist or is not a folder\n"
     )
+
+
+def test_main_reads_and_writes_the_default_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from preparation import job
+
+    # The Processing folders, moved under tmp_path: only --config-file is given.
+    monkeypatch.setattr(job, "DEFAULT_INPUT", tmp_path / "processing/input/corpus")
+    monkeypatch.setattr(job, "DEFAULT_OUTPUT", tmp_path / "processing/output")
+    write_synthetic_jsonl(tmp_path / "processing/input/corpus/a.jsonl", 30)
+    config = tmp_path / "config.json"
+    config.write_text('{"train_shards": 1}')
+    assert job.main(["--config-file", str(config)]) == 0
+    written = (tmp_path / "processing/output/dataset.json").read_text(encoding="utf-8")
+    assert capsys.readouterr().out == written
+    assert json.loads(written)["documents"]["total"] == 30
+
+
+def test_the_help_describes_the_job_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from preparation import job
+
+    with pytest.raises(SystemExit):
+        job.main(["--help"])
+    out = capsys.readouterr().out
+    first_line = "The SageMaker Processing entry point: raw documents in, an NTM dataset out."
+    assert f"\n\n{first_line}\n\n" in out
+    assert "Exit status" not in out and "CONFIG.json" not in out
+
+
+def test_a_config_file_is_utf8_json_with_or_without_a_bom(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from preparation import job
+
+    write_synthetic_jsonl(tmp_path / "corpus/a.jsonl", 20)
+    config = tmp_path / "config.json"
+    config.write_bytes(b'\xef\xbb\xbf{"split_salt": "caf\xc3\xa9", "train_shards": 1}')
+    folders = ["--input", str(tmp_path / "corpus"), "--output", str(tmp_path / "out")]
+    assert job.main(["--config-file", str(config), *folders]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["split_salt"] == "café"
+
+    config.write_bytes(b'{"split_salt": "caf\xe9"}')  # Latin-1
+    folders = ["--input", str(tmp_path / "corpus"), "--output", str(tmp_path / "out-latin1")]
+    assert job.main(["--config-file", str(config), *folders]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err.startswith(f"config {config}: ")
+    assert not (tmp_path / "out-latin1").exists()

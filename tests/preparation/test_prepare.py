@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import tracemalloc
 from collections import Counter
 from pathlib import Path
@@ -176,10 +177,16 @@ def test_fewer_documents_than_shards(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("files", "error"),
     [
-        ({}, "no readable document"),
-        ({"a.txt": "", "b.bin": "x", "c.jsonl": "oops\n"}, "no readable document"),
-        ({"a.txt": "alpha beta", "b.txt": "gamma delta"}, "no token meets min_df"),
-        ({"a.txt": "alpha beta", "b.txt": "alpha beta", "c.txt": "gamma beta"}, "fewer than 5"),
+        ({}, "no readable document in the input folder"),
+        (
+            {"a.txt": "", "b.bin": "x", "c.jsonl": "oops\n"},
+            "no readable document in the input folder",
+        ),
+        ({"a.txt": "alpha beta", "b.txt": "gamma delta"}, "no token meets min_df and max_df"),
+        (
+            {"a.txt": "alpha beta", "b.txt": "alpha beta", "c.txt": "gamma beta"},
+            "every document has fewer than 5 in-vocabulary tokens",
+        ),
     ],
 )
 def test_no_usable_documents(tmp_path: Path, files: dict[str, str], error: str) -> None:
@@ -187,11 +194,14 @@ def test_no_usable_documents(tmp_path: Path, files: dict[str, str], error: str) 
     for name, content in files.items():
         write_file(tmp_path / "in" / name, content)
     config = PreparationConfig(max_df=1.0)
-    with pytest.raises(NoUsableDocuments, match=error) as raised:
+    with pytest.raises(NoUsableDocuments) as raised:
         prepare(tmp_path / "in", tmp_path / "out", config)
+    assert str(raised.value) == error
     summary = raised.value.summary
-    assert summary.error is not None and error in summary.error
+    assert summary.error == error
     assert summary.total_documents == 0
+    assert summary.empty_splits == ["train", "validation", "test"]
+    assert summary.vocabulary_file is None
     written = json.loads((tmp_path / "out/dataset.json").read_text())
     assert written == summary.to_dict()
     assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["dataset.json"]
@@ -225,3 +235,105 @@ def test_memory_does_not_grow_with_the_corpus(tmp_path: Path) -> None:
     large = _peak_bytes(tmp_path / "large", 10_000)
     # Holding the documents would make the large run's peak about five times the small one's.
     assert large < 1.5 * small, (small, large)
+
+
+def test_progress_is_logged_every_so_many_documents_in_both_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from preparation import prepare as module
+
+    monkeypatch.setattr(module, "_PROGRESS_EVERY", 3)
+    # Five words in every document, and one of its own: 5 + n distinct tokens after n documents.
+    own = ["uniqa", "uniqb", "uniqc", "uniqd", "uniqe", "uniqf", "uniqg", "uniqh"]
+    texts = [f"alpha beta gamma delta epsilon {word}" for word in own]
+    write_file(tmp_path / "in/a.jsonl", jsonl({"text": text} for text in texts))
+    caplog.set_level(logging.INFO, logger="preparation.prepare")
+    config = PreparationConfig(max_df=1.0, validation_ratio=0.0, test_ratio=0.0)
+    summary = prepare(tmp_path / "in", tmp_path / "out", config)
+    assert summary.documents == {"train": 8, "validation": 0, "test": 0}
+    assert [record.getMessage() for record in caplog.records] == [
+        f"pass 1: counting document frequencies under {tmp_path / 'in'}",
+        # After documents 3 and 6 of 8 (counted from 1), not after 0 or 9.
+        "pass 1: 3 documents, 8 distinct tokens",
+        "pass 1: 6 documents, 11 distinct tokens",
+        "vocabulary: 5 of 13 distinct tokens",
+        f"pass 2: writing records to {tmp_path / 'out'}",
+        "pass 2: 3 documents",
+        "pass 2: 6 documents",
+        "done: {'train': 8, 'validation': 0, 'test': 0} documents",
+    ]
+
+
+@pytest.mark.parametrize("where", ["existing-empty", "new/nested/folder"])
+def test_the_output_folder_may_exist_empty_or_be_made_with_its_parents(
+    tmp_path: Path, where: str
+) -> None:
+    write_synthetic_jsonl(tmp_path / "in/a.jsonl", 20)
+    (tmp_path / "existing-empty").mkdir()
+    summary = prepare(tmp_path / "in", tmp_path / where, PreparationConfig(max_df=1.0))
+    assert summary.total_documents == 20
+    assert (tmp_path / where / "dataset.json").is_file()
+    assert (tmp_path / where / "auxiliary/vocab.txt").is_file()
+
+
+def test_case_stop_words_and_minimum_length_reach_the_vocabulary(tmp_path: Path) -> None:
+    texts = ["The Alpha ox gamma beta", "the alpha OX Gamma beta beta", "THE ALPHA ox delta"]
+    write_file(tmp_path / "in/a.jsonl", jsonl({"text": text} for text in texts))
+    config = PreparationConfig(
+        stop_words=("gamma",),
+        min_token_length=3,
+        min_df=2,
+        max_df=1.0,
+        min_document_tokens=1,
+        validation_ratio=0.0,
+        test_ratio=0.0,
+        train_shards=1,
+    )
+    summary = prepare(tmp_path / "in", tmp_path / "out", config)
+    # Lower-cased ("The", "the" and "THE" are one word); "the" is no stop word in this list;
+    # "ox" is shorter than 3 letters although it is in every document; "delta" is in only one.
+    vocabulary = (tmp_path / "out/auxiliary/vocab.txt").read_text(encoding="utf-8")
+    assert vocabulary == "alpha\nthe\nbeta\n"
+    rows = records(tmp_path / "out/train/part-00000.pbr")
+    assert [dict(zip(row.keys, row.values, strict=True)) for row in rows] == [
+        {0: 1.0, 1: 1.0, 2: 1.0},
+        {0: 1.0, 1: 1.0, 2: 2.0},
+        {0: 1.0, 1: 1.0},
+    ]
+    assert summary.vocabulary_size == 3
+
+
+def test_a_document_with_exactly_min_document_tokens_is_kept(tmp_path: Path) -> None:
+    texts = {"three": "alpha beta gamma", "two": "alpha beta", "four": "alpha beta gamma alpha"}
+    write_file(tmp_path / "in/a.jsonl", jsonl({"id": key, "text": t} for key, t in texts.items()))
+    config = PreparationConfig(
+        stop_words=(),
+        min_df=1,
+        max_df=1.0,
+        min_document_tokens=3,
+        validation_ratio=0.0,
+        test_ratio=0.0,
+        train_shards=1,
+    )
+    summary = prepare(tmp_path / "in", tmp_path / "out", config)
+    assert summary.documents["train"] == 2
+    assert summary.dropped["too_few_tokens"] == 1
+    assert summary.dropped_examples["too_few_tokens"] == ["two"]
+    rows = records(tmp_path / "out/train/part-00000.pbr")
+    assert [sum(row.values) for row in rows] == [3.0, 4.0]
+
+
+def test_dataset_json_is_indented_utf8_text_and_names_the_vocabulary_file(tmp_path: Path) -> None:
+    write_synthetic_jsonl(tmp_path / "in/a.jsonl", 20)
+    config = PreparationConfig(max_df=1.0, split_salt="sel é\u4e2d")
+    summary = prepare(tmp_path / "in", tmp_path / "out", config)
+    assert summary.vocabulary_file == "auxiliary/vocab.txt"
+    data = (tmp_path / "out/dataset.json").read_bytes()
+    text = data.decode("utf-8")
+    assert text == summary.to_json()
+    assert json.loads(text)["vocabulary_file"] == "auxiliary/vocab.txt"
+    assert '"split_salt": "sel é\u4e2d"' in text  # not \u00e9 escapes
+    lines = text.split("\n")
+    assert lines[:3] == ["{", '  "config": {', '    "text_field": "text",']
+    assert lines[-2:] == ["}", ""]  # one trailing newline
+    assert b"\r" not in data
