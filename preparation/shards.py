@@ -28,18 +28,20 @@ class ShardWriter:
         self.documents = {"train": 0, "validation": 0, "test": 0}
         self.nonzeros = 0
         self.tokens = 0
-        self._streams: dict[str, BinaryIO] = {}
+        # The open files by name; None once closed.
+        self._streams: dict[str, BinaryIO] | None = {}
         self._names: set[str] = set()
-        self._closed = False
 
     def _stream(self, name: str) -> BinaryIO:
-        stream = self._streams.get(name)
+        streams = self._streams
+        if streams is None:
+            raise ValueError("the shard writer is closed")
+        stream = streams.get(name)
         if stream is None:
-            if self._closed:
-                raise ValueError("the shard writer is closed")
             path = self.root / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            stream = self._streams[name] = path.open("wb", buffering=_BUFFER_BYTES)
+            # The buffer's size sets how often the file is written to, not what it holds.
+            stream = streams[name] = path.open("wb", buffering=_BUFFER_BYTES)  # pragma: no mutate
             self._names.add(name)
         return stream
 
@@ -60,7 +62,7 @@ class ShardWriter:
         return out
 
     def close(self) -> None:
-        self._closed = True
-        streams, self._streams = self._streams, {}
-        for stream in streams.values():
+        """Close every file; writing after that is an error, closing again does nothing."""
+        streams, self._streams = self._streams, None
+        for stream in (streams or {}).values():
             stream.close()
