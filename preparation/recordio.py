@@ -109,12 +109,17 @@ def encode_sparse(row: SparseRow, label: float | None = None) -> bytes:
     return record
 
 
+def _header(size: int) -> bytes:
+    """The RecordIO header of a payload of ``size`` bytes: the length must fit in 29 bits."""
+    if size > _LENGTH_MASK:
+        raise ValueError("record too large for RecordIO")
+    return _HEADERS.pack(MAGIC, size)
+
+
 def frame(payload: bytes) -> bytes:
     """Wrap one payload in a RecordIO frame."""
-    if len(payload) > _LENGTH_MASK:
-        raise ValueError("record too large for RecordIO")
-    padding = (4 - len(payload) % 4) % 4
-    return struct.pack("<II", MAGIC, len(payload)) + payload + b"\x00" * padding
+    size = len(payload)
+    return b"".join((_header(size), payload, _PADDING[-size % 4]))
 
 
 def write_sparse(stream: BinaryIO, rows: Iterable[SparseRow]) -> int:
@@ -171,9 +176,7 @@ class SparseEncoder:
         entry = _VALUES_KEY + _length(len(value)) + value
         record = b"".join((_FEATURES_TAG, _length(len(entry)), entry))
         size = len(record)
-        if size > _LENGTH_MASK:
-            raise ValueError("record too large for RecordIO")
-        return b"".join((_HEADERS.pack(MAGIC, size), record, _PADDING[-size % 4]))
+        return b"".join((_header(size), record, _PADDING[-size % 4]))
 
 
 def read_frames(stream: BinaryIO) -> Iterator[bytes]:
@@ -240,7 +243,7 @@ def decode_features(payload: bytes) -> SparseRow:
     for number, _, entry in _fields(payload):
         if number != _RECORD_FEATURES or not isinstance(entry, bytes):
             continue
-        key, value = b"", b""
+        key = value = b""
         for field_number, _, content in _fields(entry):
             if field_number == _MAP_KEY and isinstance(content, bytes):
                 key = content

@@ -161,3 +161,45 @@ def test_a_record_written_by_another_encoder_is_read_field_by_field() -> None:
 def test_a_record_that_cannot_be_read_says_why(record: bytes, problem: str) -> None:
     with pytest.raises(ValueError, match=f"^{problem}$"):
         decode_features(record)
+
+
+def test_a_record_length_must_fit_the_29_bits_of_the_header() -> None:
+    from preparation.recordio import _LENGTH_MASK, _header
+
+    assert _LENGTH_MASK == (1 << 29) - 1
+    assert _header(_LENGTH_MASK) == struct.pack("<II", MAGIC, _LENGTH_MASK)  # exactly at
+    with pytest.raises(ValueError, match=r"^record too large for RecordIO$"):
+        _header(_LENGTH_MASK + 1)  # just over
+
+
+def test_fields_of_every_wire_type_are_cut_at_their_length() -> None:
+    from preparation.recordio import _fields
+
+    data = (
+        _field(9, 1, bytes(range(8)))  # fixed64
+        + _field(8, 5, bytes(range(10, 14)))  # fixed32
+        + _field(7, 0, _varint(300))
+        + _field(6, 2, b"payload")
+    )
+    assert list(_fields(data)) == [
+        (9, 1, bytes(range(8))),
+        (8, 5, bytes(range(10, 14))),
+        (7, 0, 300),
+        (6, 2, b"payload"),
+    ]
+
+
+def test_a_map_entry_is_read_by_field_number_whatever_else_it_holds() -> None:
+    tensor = _field(1, 2, struct.pack("<f", 4.0)) + _field(2, 2, _varint(2)) + _field(3, 2, b"\x05")
+    entry = (
+        _field(1, 2, b"values")
+        + _field(2, 2, _field(2, 2, tensor))
+        + _field(5, 2, b"not the value")  # an unknown field after the value
+        + _field(6, 0, _varint(1))
+    )
+    assert decode_features(_field(1, 2, entry)) == SparseRow((2,), (4.0,), 5)
+
+
+def test_a_values_entry_without_a_value_is_no_tensor() -> None:
+    with pytest.raises(ValueError, match=r"^record has no features\['values'\] tensor$"):
+        decode_features(_field(1, 2, _field(1, 2, b"values")))
