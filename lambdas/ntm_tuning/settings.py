@@ -333,7 +333,8 @@ class Settings(DeploymentSettings):
         if required <= values.keys():
             return cls.model_validate(values)
         checked = {name: _field_adapter(name).validate_python(values[name]) for name in values}
-        settings = cls.model_construct(_fields_set=set(checked), **checked)
+        # The fields set are those given (model_construct's own default).
+        settings = cls.model_construct(**checked)
         for name in cls.model_fields.keys() - checked.keys():
             settings.__dict__.pop(name, None)
         return settings
