@@ -89,7 +89,7 @@ def _vocabulary(uri: str | None, store: DataStore) -> dict[str, int] | None:
     if data is None:
         return None
     ids: dict[str, int] = {}
-    for number, line in enumerate(data.decode("utf-8").splitlines()):
+    for number, line in enumerate(data.decode().splitlines()):  # UTF-8, bytes.decode's default
         ids.setdefault(line.strip(), number)
     return ids
 
@@ -178,7 +178,12 @@ def score_npmi(
             body = store.open(bucket, key)
             try:
                 for number, row in enumerate(read_sparse(body)):
-                    incidence.add(k for k, v in zip(row.keys, row.values, strict=False) if v > 0)
+                    if len(row.keys) != len(row.values):
+                        raise ValueError(
+                            f"record {number} of {key} has {len(row.keys)} word ids and "
+                            f"{len(row.values)} counts"
+                        )
+                    incidence.add(row.keys[i] for i, count in enumerate(row.values) if count > 0)
                     if number % 4096 == 0 and deadline is not None and time.monotonic() > deadline:
                         return unavailable(
                             "time_limit", f"reading {uri} took longer than the time set aside"

@@ -158,7 +158,7 @@ class TrainingLogs:
         finals = [e for e in ours if _epoch_of(_field(e, "message")) == FINAL_EPOCH]
         header = (finals or ours)[-1]
         messages: list[str] = []
-        block: TopicsBlock | None = None
+        block: TopicsBlock | None
         for event in self._events(
             {"logStreamNames": [stream], "startTime": int(header["timestamp"])},
             limit=MAX_BLOCK_EVENTS,
