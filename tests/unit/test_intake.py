@@ -18,6 +18,7 @@ from ntm_tuning.intake import (
     violations_of,
 )
 from ntm_tuning.request import TuningRequest
+from ntm_tuning.tags import REQUEST_ID_TAG
 from pydantic import ValidationError
 
 from tests.settings_factory import DATA_BUCKET, make_settings
@@ -295,3 +296,24 @@ def test_a_corpus_request_leaves_its_settings_in_s3_once_claimed() -> None:
     store.written.clear()
     assert validate(s3_delivery(), store, ledger, "another")["outcome"] == "duplicate"
     assert store.written == {}
+
+
+def test_warm_start_parents_are_described_with_the_jobs_given() -> None:
+    plan = run_assess(event_delivery(body()), store_with())
+    parent = "ntm-00000000000000000000000a"
+    arn = f"arn:aws:sagemaker:us-east-1:1:hyper-parameter-tuning-job/{parent}"
+    jobs = FakeJobs()
+    jobs.tuning[parent] = {
+        "HyperParameterTuningJobName": parent,
+        "HyperParameterTuningJobArn": arn,
+        "HyperParameterTuningJobStatus": "InProgress",
+        "HyperParameterTuningJobConfig": plan["create_request"]["HyperParameterTuningJobConfig"],
+        "TrainingJobDefinition": plan["create_request"]["TrainingJobDefinition"],
+    }
+    jobs.tag_sets[arn] = {REQUEST_ID_TAG: "another-request"}
+    given = body(warm_start={"parents": [parent], "type": "TransferLearning"})
+    result = assess(event_delivery(given), EXECUTION, SETTINGS, store_with(), jobs=jobs, now=NOW)
+    assert jobs.calls == [("describe", parent), ("tags", arn)]
+    assert [(v["field"], v["rule"]) for v in violations(result)] == [
+        ("warm_start.parents.0", "terminal_parent")
+    ]

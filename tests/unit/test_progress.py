@@ -41,8 +41,9 @@ def tuning_job(**fields: Any) -> dict[str, Any]:
         },
         "BestTrainingJob": {
             "TrainingJobName": f"{NAME}-007",
+            # Not the objective's usual name: the event shows the one SageMaker reported.
             "FinalHyperParameterTuningJobObjectiveMetric": {
-                "MetricName": "validation:total_loss",
+                "MetricName": "validation:recons_loss",
                 "Value": 2.5,
             },
         },
@@ -88,7 +89,7 @@ def test_the_first_poll_publishes_every_field_and_records_it() -> None:
         "max_jobs": 9,
         "best_training_job": {
             "name": f"{NAME}-007",
-            "objective": {"metric_name": "validation:total_loss", "value": 2.5},
+            "objective": {"metric_name": "validation:recons_loss", "value": 2.5},
         },
         "billable_seconds": 130,
         # 130 s x 2 instances x $0.9 an hour.
@@ -193,7 +194,8 @@ def test_billable_time_counts_each_started_job_to_its_end_or_to_now() -> None:
     jobs.summaries[NAME] = [
         # Timestamps as strings, and without a zone (UTC); a clock skew never counts negative.
         {"TrainingStartTime": "2026-11-27T12:00:00", "TrainingEndTime": "2026-11-27T12:00:10.9"},
-        {"TrainingStartTime": "2026-11-27T12:29:00+00:00"},
+        # In another zone: 12:29 UTC.
+        {"TrainingStartTime": "2026-11-27T13:29:00+01:00"},
         {
             "TrainingStartTime": NOW.replace(tzinfo=None),
             "TrainingEndTime": NOW - timedelta(seconds=5),
