@@ -21,15 +21,20 @@ class SplitAssigner:
     def __init__(self, validation_ratio: float, test_ratio: float, salt: str = "") -> None:
         if validation_ratio < 0 or test_ratio < 0 or validation_ratio + test_ratio >= 1:
             raise ValueError("ratios must be >= 0 and sum to less than 1")
-        salt_bytes = salt.encode("utf-8", "surrogatepass")
-        self._prefix = hashlib.sha256(len(salt_bytes).to_bytes(8, "big") + salt_bytes)
+        # UTF-8 (str.encode's default); lone surrogates, as a CSV cell with undecodable bytes
+        # holds them, are encoded rather than refused.
+        salt_bytes = salt.encode(errors="surrogatepass")
+        # "big" is required on Python 3.9 (the Processing image) and the default since 3.11.
+        length = len(salt_bytes).to_bytes(8, "big")  # pragma: no mutate
+        self._prefix = hashlib.sha256(length + salt_bytes)
         self._test = test_ratio
         self._held_out = test_ratio + validation_ratio
 
     def uniform(self, document_id: str) -> float:
         digest = self._prefix.copy()
-        digest.update(document_id.encode("utf-8", "surrogatepass"))
-        return int.from_bytes(digest.digest()[:8], "big") / _SCALE
+        digest.update(document_id.encode(errors="surrogatepass"))
+        # "big" is required on Python 3.9 (the Processing image) and the default since 3.11.
+        return int.from_bytes(digest.digest()[:8], "big") / _SCALE  # pragma: no mutate
 
     def __call__(self, document_id: str) -> str:
         u = self.uniform(document_id)

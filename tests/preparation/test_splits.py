@@ -39,14 +39,30 @@ def test_salt_changes_the_assignment() -> None:
     assert 0.28 < moved / len(IDS) < 0.40
 
 
+def _documented_u(salt: bytes, document: bytes) -> float:
+    digest = hashlib.sha256(len(salt).to_bytes(8, "big") + salt + document).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
 def test_documented_hash() -> None:
-    salt, document = "s", "a/b.txt"
-    digest = hashlib.sha256(
-        len(salt).to_bytes(8, "big") + salt.encode() + document.encode()
-    ).digest()
-    assert (
-        SplitAssigner(0.1, 0.1, salt).uniform(document) == int.from_bytes(digest[:8], "big") / 2**64
+    assert SplitAssigner(0.1, 0.1, "s").uniform("a/b.txt") == _documented_u(b"s", b"a/b.txt")
+    # No salt: the empty one, eight zero bytes of length.
+    assert SplitAssigner(0.1, 0.1).uniform("a/b.txt") == _documented_u(b"", b"a/b.txt")
+    # Lone surrogates (a CSV id with bytes that are not UTF-8) are hashed, not refused.
+    assert SplitAssigner(0.1, 0.1, "\udcff").uniform("caf\udce9") == _documented_u(
+        b"\xed\xb3\xbf", b"caf\xed\xb3\xa9"
     )
+
+
+def test_each_split_ends_just_below_its_bound() -> None:
+    document = "docs/file-1.txt"
+    u = SplitAssigner(0.0, 0.0).uniform(document)
+    assert 0 < u < 0.5
+    assert SplitAssigner(0.0, u)(document) == "train"  # u < test_ratio fails at u itself
+    assert SplitAssigner(0.1, u)(document) == "validation"
+    assert SplitAssigner(0.0, u + 1e-12)(document) == "test"
+    assert SplitAssigner(u, 0.0)(document) == "train"  # u < test + validation fails too
+    assert SplitAssigner(u + 1e-12, 0.0)(document) == "validation"
 
 
 def test_growing_a_split_only_moves_documents_into_it() -> None:
@@ -58,5 +74,5 @@ def test_growing_a_split_only_moves_documents_into_it() -> None:
 
 @pytest.mark.parametrize(("validation", "test"), [(-0.1, 0.1), (0.5, 0.5), (0.0, 1.0)])
 def test_bad_ratios(validation: float, test: float) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^ratios must be >= 0 and sum to less than 1$"):
         SplitAssigner(validation, test)
