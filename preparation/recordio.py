@@ -63,7 +63,8 @@ _PADDING = [b"\x00" * count for count in range(4)]
 
 
 def _length(number: int) -> bytes:
-    return _SHORT_VARINTS[number] if number < 16384 else _varint(number)
+    # The table holds what _varint gives: skipping it is only slower.
+    return _SHORT_VARINTS[number] if number < 16384 else _varint(number)  # pragma: no mutate
 
 
 def _field(number: int, payload: bytes) -> bytes:

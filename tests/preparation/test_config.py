@@ -90,7 +90,7 @@ def test_errors_name_the_field(changes: dict[str, Any], field: str) -> None:
 
 
 def test_not_an_object() -> None:
-    with pytest.raises(ValueError, match=r"^config: "):
+    with pytest.raises(ValueError, match=r"^config: must be a JSON object$"):
         PreparationConfig.from_dict(["min_df", 2])  # type: ignore[arg-type]
 
 

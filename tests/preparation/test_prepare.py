@@ -212,7 +212,9 @@ def test_folders_are_checked(tmp_path: Path) -> None:
     with pytest.raises(NotADirectoryError):
         prepare(tmp_path / "missing", tmp_path / "out", config)
     write_synthetic_jsonl(tmp_path / "in/a.jsonl", 10)
-    with pytest.raises(ValueError, match="contain each other"):
+    with pytest.raises(
+        ValueError, match=r"^the input and output folders must not contain each other$"
+    ):
         prepare(tmp_path / "in", tmp_path / "in/out", config)
     write_file(tmp_path / "used/old.pbr", b"")
     with pytest.raises(FileExistsError):

@@ -101,3 +101,14 @@ def test_fast_encoder_rejects_bad_rows() -> None:
         encoder.encode([2, 10], [1.0, 1.0])
     with pytest.raises(ValueError, match="differ"):
         encoder.encode([1, 2], [1.0])
+
+
+@pytest.mark.parametrize("count", [4095, 4096, 5000])
+def test_fast_encoder_matches_the_reference_for_lengths_of_two_and_three_byte_varints(
+    count: int,
+) -> None:
+    # count float32 values: a values field of 4 * count bytes, 16384 needing a 3-byte varint.
+    row = SparseRow(
+        tuple(range(0, 2 * count, 2)), tuple(float(k % 7 + 1) for k in range(count)), 2 * count
+    )
+    assert SparseEncoder(row.dimension).encode(row.keys, row.values) == frame(encode_sparse(row))

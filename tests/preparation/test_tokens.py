@@ -147,5 +147,13 @@ def test_default_minimum_length_is_two_and_stop_words_ignore_case() -> None:
     cased = Tokenizer(lowercase=False)
     assert cased.is_stop_word("The") is True
     assert cased.tokens("The Ox") == ["Ox"]
-    with pytest.raises(ValueError, match="min_token_length: must be >= 1"):
+    with pytest.raises(ValueError, match=r"^min_token_length: must be >= 1$"):
         Tokenizer(min_token_length=0)
+
+
+def test_distinct_tokens_of_ascii_text_drop_runs_with_digits_or_underscores() -> None:
+    text = "covid19 mp3 2nd snake_case _ 42 word Word"
+    assert plain.distinct_tokens(text) == {"word"}
+    assert set(plain.document_terms(text)) == {"word"}
+    # Not lower-cased: the other branch, the same rule.
+    assert set(Tokenizer(lowercase=False, stop_words=[]).document_terms(text)) == {"word", "Word"}
