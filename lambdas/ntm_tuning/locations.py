@@ -96,7 +96,7 @@ def resolve_channels(request: TuningRequest, settings: Settings) -> dict[str, S3
 
 def vocabulary_location(auxiliary: S3Location) -> S3Location:
     """vocab.txt itself: the auxiliary value may name the file or the prefix holding it."""
-    if auxiliary.key.rsplit("/", 1)[-1] == VOCABULARY_FILE:
+    if auxiliary.key.rpartition("/")[2] == VOCABULARY_FILE:
         return auxiliary
     prefix = auxiliary.key if auxiliary.key.endswith("/") else auxiliary.key + "/"
     return S3Location(auxiliary.bucket, prefix + VOCABULARY_FILE)

@@ -38,7 +38,7 @@ def key_identity(idempotency_key: str) -> str:
 
 def request_id(identity: str) -> str:
     """A short, stable id for a request identity, safe in names, tags and keys."""
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:_DIGEST_CHARS]
+    return hashlib.sha256(identity.encode()).hexdigest()[:_DIGEST_CHARS]
 
 
 def tuning_job_name(request_id_: str) -> str:

@@ -56,7 +56,7 @@ def main(target: str) -> None:
     folder = Path(target)
     folder.mkdir(parents=True, exist_ok=True)
     for name in CONTRACTS:
-        (folder / f"{name}.schema.json").write_text(render(name), encoding="utf-8")
+        (folder / f"{name}.schema.json").write_bytes(render(name).encode())
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ _ELLIPSIS = "..."
 def allowed(char: str) -> bool:
     """Whether ``char`` is in TAG_PATTERN's class (Unicode letters, separators, numbers, and
     ``_.:/=+-@``)."""
-    return char in _PUNCTUATION or unicodedata.category(char)[0] in "LZN"
+    return char in _PUNCTUATION or unicodedata.category(char)[0] in ("L", "Z", "N")
 
 
 def java_length(text: str) -> int:

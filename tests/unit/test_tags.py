@@ -204,3 +204,24 @@ def test_a_requests_jobs_are_tagged_with_its_id_execution_origin_and_name() -> N
         "ntm-tuning:execution": "arn:exec:2",
         "ntm-tuning:origin": "event:team.pipeline:e-9",
     }
+
+
+def test_the_pattern_rule_names_what_is_allowed_and_the_pattern() -> None:
+    body = {"data": {"train": "a/", "validation": "b/"}, "tags": {"team": "data (science)"}}
+    with pytest.raises(ValidationError) as raised:
+        TuningRequest.model_validate(body)
+    (error,) = raised.value.errors()
+    assert error["msg"] == (
+        "holds '(', ')': SageMaker's tags allow only letters, numbers, spaces and "
+        f"_ . : / = + - @ (pattern {tags.TAG_PATTERN})"
+    )
+
+
+@pytest.mark.parametrize("char", ["a", "\u00e9", "\u4e2d", "7", "\u0663", " ", "\u3000", "_", "@"])
+def test_letters_numbers_separators_and_the_punctuation_are_allowed(char: str) -> None:
+    assert tags.allowed(char)
+
+
+@pytest.mark.parametrize("char", ["(", "\t", "\u0301", "\u20ac", "\uffff", "!"])
+def test_marks_symbols_controls_and_other_punctuation_are_not(char: str) -> None:
+    assert not tags.allowed(char)
