@@ -108,5 +108,5 @@ def _delivered_request(raw_input: Any) -> dict[str, Any] | None:
         if not isinstance(delivery, dict):  # an execution may be started with any JSON
             return None
         return request_fields(delivery)
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, KeyError):  # not JSON, not a delivery, a request id without origin
         return None

@@ -252,7 +252,9 @@ def test_a_record_without_a_request_id_is_named_from_the_input() -> None:
     assert publisher.events[0][1]["request_id"] == naming.request_id(naming.event_identity("e-9"))
 
 
-@pytest.mark.parametrize("given", [None, "not json", "[1]", {"origin": "nowhere"}, 7])
+@pytest.mark.parametrize(
+    "given", [None, "not json", "[1]", "7", {"origin": "nowhere"}, {"request_id": "r"}, 7]
+)
 def test_an_execution_whose_input_is_no_request_publishes_nothing(given: Any) -> None:
     jobs, ledger, publisher = FakeJobs(), FakeLedger(), FakePublisher()
     result = clean_up(status_change("FAILED", input=given), jobs, ledger, publisher)

@@ -98,6 +98,28 @@ def test_a_failure_is_published_once_with_every_field() -> None:
     assert ledger.names()[-1] == "reserve_outcome"
 
 
+def test_a_failure_before_validation_is_published_for_the_delivered_request() -> None:
+    delivery = {"origin": "event", "event_id": "e-3", "source": "tests", "request": {}}
+    state = {**delivery, "error": {"Error": "Lambda.Unknown", "Cause": "boom"}}
+    ledger = FakeLedger()
+    published, publisher = publish(events.FAILED, state, ledger)
+    request_id = naming.request_id(naming.event_identity("e-3"))
+    assert published["event_id"] == "event-1"
+    ((_, detail, resources),) = publisher.events
+    assert detail == {
+        "request_id": request_id,
+        "request_name": None,
+        "origin": {"type": "event", "event_id": "e-3", "source": "tests"},
+        "tuning_job_name": None,
+        "tuning_job_arn": None,
+        "status": None,
+        "counters": None,
+        "reason": {"code": "InternalError", "message": "boom", "error": "Lambda.Unknown"},
+    }
+    assert resources == []
+    assert ledger.outcomes[request_id]["event_id"] == "event-1"
+
+
 def test_the_offline_engine_marks_the_event_and_aws_leaves_the_field_out() -> None:
     _, publisher = publish(events.STOPPED, ended_state(), FakeLedger(), engine="scripted")
     assert publisher.events[0][1]["engine"] == "scripted"
@@ -145,7 +167,13 @@ def test_without_a_started_job_the_event_names_none() -> None:
     assert detail["status"] is None
     assert detail["counters"] is None
     assert detail["reason"]["code"] == "InternalError"
-    assert isinstance(build_detail(events.STOPPED, state), events.JobStoppedDetail)
+    stopped = build_detail(events.STOPPED, state)
+    assert isinstance(stopped, events.JobStoppedDetail)
+    assert stopped.model_dump()["reason"] == {
+        "code": "TuningJobStopped",
+        "message": "the tuning job was stopped",
+        "error": None,
+    }
     assert type(build_detail(events.FAILED, state)) is events.JobFailedDetail
 
 
