@@ -199,6 +199,7 @@ class FakeStore:
         self.objects: dict[tuple[str, str], bytes] = dict(objects or {})
         self.reads: list[tuple[str, str, str | None, int]] = []
         self.written: dict[tuple[str, str], Any] = {}
+        self.counted: list[tuple[str, str, int]] = []
 
     def read(self, bucket: str, key: str, version_id: str | None, *, limit: int) -> bytes | None:
         self.reads.append((bucket, key, version_id, limit))
@@ -212,6 +213,7 @@ class FakeStore:
         return f"s3://{bucket}/{key}"
 
     def count_objects(self, bucket: str, prefix: str, *, up_to: int) -> int:
+        self.counted.append((bucket, prefix, up_to))
         found = sum(
             1
             for (b, key), data in self.objects.items()

@@ -4,7 +4,7 @@ preparation job planned from a request, and "Build tuning job" on a prepared dat
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -262,6 +262,18 @@ def test_a_corpus_request_plans_its_preparation_job() -> None:
     }
 
 
+def test_a_corpus_is_looked_for_inside_the_data_bucket_and_one_document_is_enough() -> None:
+    data = corpus_store()
+    preparing(corpus_request(), data)
+    # Counting stops at the first document: a corpus may hold millions.
+    assert data.counted == [(DATA_BUCKET, CORPUS, 1)]
+    elsewhere = corpus_request(corpus={"prefix": "s3://elsewhere/corpora/demo/"})
+    error = rejected(lambda: preparing(elsewhere, corpus_store()))
+    assert [(v.field, v.rule) for v in error.violations] == [
+        ("corpus.prefix", "inside_data_bucket")
+    ]
+
+
 def test_a_corpus_request_without_documents_or_with_a_feature_dim_is_rejected() -> None:
     given = corpus_request(hyperparameters={"num_topics": 4, "feature_dim": 10})
     error = rejected(lambda: preparing(given, FakeStore()))
@@ -398,6 +410,15 @@ def test_a_dataset_without_a_test_split_gets_no_test_channel() -> None:
             ),
         ),
         (
+            # An error outranks whatever documents the summary counts.
+            {"error": "the corpus is not UTF-8", "documents": {"train": 5, "validation": 3}},
+            (
+                "corpus.prefix",
+                "usable_documents",
+                "no usable document: the corpus is not UTF-8; dropped: {}",
+            ),
+        ),
+        (
             {"documents": {"train": 0, "validation": 3}},
             (
                 "corpus.prefix",
@@ -446,3 +467,42 @@ def test_a_dataset_without_its_summary_or_request_fails_the_step() -> None:
         RuntimeError, match=rf"^the request's settings are gone from {PLAN.request_uri}$"
     ):
         build(prepared_store(SUMMARY, saved=False))
+
+
+def test_a_prepared_dataset_is_planned_at_the_time_given() -> None:
+    result = build(prepared_store(SUMMARY))
+    # Two jobs one after the other, an hour each at most, and an hour of slack.
+    assert datetime.fromisoformat(result["watch_deadline"]) == NOW + timedelta(hours=3)
+
+
+def test_a_prepared_requests_warm_start_parents_are_described_with_the_jobs_given() -> None:
+    data = prepared_store(SUMMARY)
+    given = corpus_request(warm_start={"parents": [PARENT], "type": "TransferLearning"})
+    body = given.model_dump(mode="json", exclude_none=True)
+    data.objects[(DATA_BUCKET, f"{PREFIX}/request.json")] = json.dumps(body).encode()
+    jobs = parent_jobs(tuning(request(), store()), status="InProgress")
+    ref = RequestRef.model_validate(BASE)
+    built = build_tuning_job(ref, PLAN, EXECUTION, SETTINGS, data, jobs=jobs, now=NOW)
+    assert built.outcome == "rejected"
+    assert jobs.names() == ["describe", "tags"]
+    assert [(v.field, v.rule) for v in built.rejection.violations] == [  # type: ignore[union-attr]
+        ("warm_start.parents.0", "terminal_parent")
+    ]
+
+
+def test_a_dataset_outside_the_data_bucket_fails_the_step_naming_the_corpus() -> None:
+    # The deployment moved its data bucket while the corpus was being prepared.
+    for moved in (
+        PLAN.model_copy(update={"dataset_uri": "s3://elsewhere/prepared/dataset/"}),
+        PLAN.model_copy(update={"request_uri": "s3://elsewhere/prepared/request.json"}),
+    ):
+        ref = RequestRef.model_validate(BASE)
+        data = prepared_store(SUMMARY)
+        error = rejected(
+            lambda plan=moved, data=data, ref=ref: build_tuning_job(
+                ref, plan, EXECUTION, SETTINGS, data, jobs=FakeJobs(), now=NOW
+            )
+        )
+        assert [(v.field, v.rule) for v in error.violations] == [
+            ("corpus.prefix", "inside_data_bucket")
+        ]
