@@ -322,6 +322,14 @@ def test_a_corpus_request_checks_its_warm_start_parents() -> None:
     assert [(v.field, v.rule) for v in error.violations] == [
         ("warm_start.parents.0", "terminal_parent")
     ]
+    # A parent on another set of hyperparameters than the dry run's plan.
+    other_set = parent_jobs(
+        tuning(request(hyperparameters={"num_topics": 5, "batch_norm": True}), store())
+    )
+    error = rejected(lambda: preparing(given, corpus_store(), other_set))
+    assert [(v.field, v.rule) for v in error.violations] == [
+        ("warm_start.parents.0", "same_hyperparameters")
+    ]
     over = corpus_request(
         warm_start={"parents": [PARENT], "type": "TransferLearning"},
         resource_limits={"max_jobs": 100, "max_parallel_jobs": 1},

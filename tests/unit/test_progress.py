@@ -194,6 +194,8 @@ def test_billable_time_counts_each_started_job_to_its_end_or_to_now() -> None:
     jobs.summaries[NAME] = [
         # Timestamps as strings, and without a zone (UTC); a clock skew never counts negative.
         {"TrainingStartTime": "2026-11-27T12:00:00", "TrainingEndTime": "2026-11-27T12:00:10.9"},
+        # Not started yet: nothing, and the jobs after it still count.
+        {"TrainingEndTime": NOW},
         # In another zone: 12:29 UTC.
         {"TrainingStartTime": "2026-11-27T13:29:00+01:00"},
         {
