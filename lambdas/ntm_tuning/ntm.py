@@ -72,7 +72,7 @@ class Hyperparameter:
         number = _as_number(value, integer=self.kind is Kind.INTEGER)
         if number is None or not self.in_bounds(number):
             return None
-        return str(int(number)) if self.kind is Kind.INTEGER else _fmt(number)
+        return _fmt(number)  # an integer's bounds are far below 1e15: written as an integer
 
 
 _LAYERS = re.compile(r"[1-9][0-9]{0,6}(,[1-9][0-9]{0,6})*")
@@ -94,7 +94,7 @@ def _as_number(value: object, *, integer: bool) -> float | None:
     if isinstance(value, float):
         if integer and not value.is_integer():
             return None
-        return value if math.isfinite(value) else None
+        return value  # in_bounds refuses inf and nan
     return None
 
 

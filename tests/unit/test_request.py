@@ -47,3 +47,11 @@ def test_finite_bounds_and_target_are_kept() -> None:
     )
     assert request.completion_criteria is not None
     assert request.completion_criteria.target_objective_value == 6.5
+
+
+def test_a_corpus_setting_error_names_the_setting_and_the_rule() -> None:
+    with pytest.raises(ValidationError) as raised:
+        TuningRequest.model_validate({"corpus": {"prefix": "c/", "validation_ratio": 0}})
+    (error,) = raised.value.errors()
+    assert error["type"] == "corpus_setting"
+    assert error["msg"] == "validation_ratio: must be above 0: tuning needs a validation split"

@@ -351,3 +351,28 @@ def test_the_best_jobs_topics_fields_reach_the_detail() -> None:
         topic_fields=topics,
     ).model_dump(mode="json")
     assert {key: detail[key] for key in topics} == topics
+
+
+def test_the_best_jobs_arn_and_metric_name_are_read_back() -> None:
+    job = tuning_job()
+    best = job["BestTrainingJob"]
+    best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] = "test:total_loss"
+    del best["TrainingJobArn"]
+    described = {**best_training_job(), "TrainingJobArn": "arn:described"}
+
+    def summarized(tuning: dict[str, Any], described: dict[str, Any]) -> dict[str, Any]:
+        detail = summarize_tuning_job(
+            state=state(),
+            tuning_job=tuning,
+            best_training_job=described,
+            ranked=ranked(),
+            report_uri="s3://artifacts/reports/x.json",
+        )
+        return detail.model_dump(mode="json")["best_training_job"]
+
+    found = summarized(job, described)
+    assert (found["arn"], found["objective"]["metric_name"]) == ("arn:described", "test:total_loss")
+    # Neither the summary nor the description has an ARN; the objective names no metric.
+    del best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"]
+    found = summarized(job, best_training_job())
+    assert (found["arn"], found["objective"]["metric_name"]) == ("", "validation:total_loss")

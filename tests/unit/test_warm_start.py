@@ -324,3 +324,21 @@ def test_a_missing_parent_does_not_stop_the_others_being_described() -> None:
         ("ntm-00000000000000000000000c", True, {}),
         (PARENT, False, {TAG: "abc"}),
     ]
+
+
+def test_every_missing_hyperparameter_is_named() -> None:
+    the_parent = parent(hyperparameters={"num_topics": 10, "batch_norm": True, "tolerance": 0.01})
+    child = create_request(hyperparameters={"num_topics": 10})
+    assert messages([the_parent], child) == {
+        "warm_start.parents.0 same_hyperparameters": "the static plus tuned hyperparameters "
+        f"must be those of {PARENT}; missing: batch_norm, tolerance"
+    }
+
+
+def test_checked_alone_a_parent_after_a_running_one_is_checked_too() -> None:
+    running = parent("InProgress")
+    missing = ParentJob("ntm-00000000000000000000000c", None, {})
+    assert list(messages([running, missing], None)) == [
+        "warm_start.parents.0 terminal_parent",
+        "warm_start.parents.1 exists",
+    ]
