@@ -214,6 +214,18 @@ def test_the_checks_before_any_data_name_each_field_and_rule() -> None:
     ]
 
 
+def test_a_refused_corpus_setting_is_listed_with_the_requests_other_problems() -> None:
+    assert request_violations(
+        {"name": 5, "corpus": {"prefix": "c/", "min_df": -1}, "random_seed": -1}
+    ) == [
+        Violation("name", "string_type", "Input should be a valid string"),
+        Violation("corpus.min_df", "corpus_setting", "a document count must be >= 1"),
+        Violation(
+            "random_seed", "greater_than_equal", "Input should be greater than or equal to 0"
+        ),
+    ]
+
+
 def test_an_error_of_the_whole_request_is_named_as_the_request() -> None:
     error = ValidationError.from_exception_data(
         "TuningRequest",

@@ -189,6 +189,25 @@ def test_a_running_parent_is_named_by_its_place_in_the_request() -> None:
         ("warm_start.parents", "pipeline_jobs_only"),
         ("warm_start.parents.1", "terminal_parent"),
     ]
+    assert error.violations[1].message == (
+        f"{PARENT} is InProgress; a parent must have ended (Completed, Stopped, Failed)"
+    )
+
+
+def test_a_parent_on_another_image_is_refused_for_identical_data_and_algorithm() -> None:
+    jobs = parent_jobs(tuning(request(), store()))
+    definition = jobs.tuning[PARENT]["TrainingJobDefinition"]
+    definition["AlgorithmSpecification"] = {
+        **definition["AlgorithmSpecification"],
+        "TrainingImage": "174872318107.dkr.ecr.us-west-2.amazonaws.com/ntm:1",
+    }
+    identical = request(warm_start={"parents": [PARENT], "type": "IdenticalDataAndAlgorithm"})
+    error = rejected(lambda: tuning(identical, store(), jobs))
+    assert [(v.field, v.rule) for v in error.violations] == [
+        ("warm_start.parents.0", "same_algorithm")
+    ]
+    # Transfer learning may change the image.
+    assert tuning(warm(PARENT), store(), jobs)["outcome"] == "accepted"
 
 
 def test_parent_problems_join_the_plans_own_and_keep_its_estimate() -> None:
