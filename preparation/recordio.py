@@ -42,11 +42,15 @@ _FEATURES_TAG = bytes([(_RECORD_FEATURES << 3) | _LEN])
 _VALUES_KEY = bytes([(_MAP_KEY << 3) | _LEN, 6]) + b"values" + bytes([(_MAP_VALUE << 3) | _LEN])
 
 
+# A protobuf varint is at most 10 bytes long (64 bits, 7 a byte).
+_MAX_VARINT_BYTES = 10
+
+
 def _varint(number: int) -> bytes:
     if number < 0:
         raise ValueError("varints here are unsigned")
     out = bytearray()
-    while True:
+    for _ in range(_MAX_VARINT_BYTES):
         byte = number & 0x7F
         number >>= 7
         if number:
@@ -54,6 +58,7 @@ def _varint(number: int) -> bytes:
         else:
             out.append(byte)
             return bytes(out)
+    raise ValueError("varints are at most 10 bytes long")
 
 
 # Lengths below 16384 (one- and two-byte varints) cover all but very long documents.
@@ -155,7 +160,8 @@ class SparseEncoder:
         if count:
             if keys[0] < 0 or keys[-1] >= self.dimension:
                 raise ValueError(f"word ids must be in [0, {self.dimension})")
-            packer = self._floats.get(count)
+            # A cache of packers by length: a miss only makes a new one.
+            packer = self._floats.get(count)  # pragma: no mutate
             if packer is None:
                 packer = self._floats[count] = struct.Struct(f"<{count}f")
             floats = packer.pack(*values)

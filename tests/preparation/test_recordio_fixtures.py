@@ -95,12 +95,17 @@ def test_reader_decodes_sdk_dense_records() -> None:
 
 def test_fast_encoder_rejects_bad_rows() -> None:
     encoder = SparseEncoder(10)
-    with pytest.raises(ValueError, match="word ids"):
+    with pytest.raises(ValueError, match=r"^word ids must be in \[0, 10\)$"):
         encoder.encode([-1, 2], [1.0, 1.0])
-    with pytest.raises(ValueError, match="word ids"):
+    with pytest.raises(ValueError, match=r"^word ids must be in \[0, 10\)$"):
         encoder.encode([2, 10], [1.0, 1.0])
-    with pytest.raises(ValueError, match="differ"):
+    with pytest.raises(ValueError, match=r"^word ids must be in \[0, 10\)$"):
+        encoder.encode([0, 1, 10], [1.0, 1.0, 1.0])  # the last id is the largest
+    with pytest.raises(ValueError, match=r"^keys and values differ in length$"):
         encoder.encode([1, 2], [1.0])
+    assert encoder.encode([0, 9], [1.0, 2.0]) == frame(
+        encode_sparse(SparseRow((0, 9), (1.0, 2.0), 10))
+    )
 
 
 @pytest.mark.parametrize("count", [4095, 4096, 5000])

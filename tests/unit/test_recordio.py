@@ -203,3 +203,26 @@ def test_a_map_entry_is_read_by_field_number_whatever_else_it_holds() -> None:
 def test_a_values_entry_without_a_value_is_no_tensor() -> None:
     with pytest.raises(ValueError, match=r"^record has no features\['values'\] tensor$"):
         decode_features(_field(1, 2, _field(1, 2, b"values")))
+
+
+def test_varints_are_unsigned_and_at_most_ten_bytes_long() -> None:
+    from preparation.recordio import _varint
+
+    assert _varint(0) == b"\x00"
+    assert _varint(127) == b"\x7f"
+    assert _varint(128) == b"\x80\x01"
+    assert _varint(300) == b"\xac\x02"
+    assert _varint((1 << 64) - 1) == b"\xff" * 9 + b"\x01"  # the largest uint64
+    assert _varint((1 << 70) - 1) == b"\xff" * 9 + b"\x7f"  # ten bytes, exactly at the limit
+    with pytest.raises(ValueError, match=r"^varints are at most 10 bytes long$"):
+        _varint(1 << 70)
+    with pytest.raises(ValueError, match=r"^varints here are unsigned$"):
+        _varint(-1)
+
+
+def test_an_encoder_needs_a_vocabulary_of_at_least_one_word() -> None:
+    from preparation.recordio import SparseEncoder
+
+    assert SparseEncoder(1).encode([0], [3.0]) == frame(encode_sparse(SparseRow((0,), (3.0,), 1)))
+    with pytest.raises(ValueError, match=r"^dimension must be >= 1$"):
+        SparseEncoder(0)
