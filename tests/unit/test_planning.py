@@ -87,9 +87,22 @@ def test_a_tuning_plan_holds_what_the_workflow_needs() -> None:
     assert plan["strategy"] == "Bayesian"
     assert plan["max_jobs"] == 4
     assert plan["vocabulary_uri"] == f"s3://{DATA_BUCKET}/datasets/demo/auxiliary/vocab.txt"
-    assert datetime.fromisoformat(plan["watch_deadline"]) > NOW
+    # Two waves of two jobs, an hour each at most, and an hour of slack.
+    assert datetime.fromisoformat(plan["watch_deadline"]) == NOW + timedelta(hours=3)
     assert plan["cost_estimate"]["max_jobs"] == 4
     assert plan["cost_estimate"]["instance_count"] == 1
+
+
+def test_each_channel_is_counted_only_as_far_as_its_instances_need() -> None:
+    data = store(shards=5)
+    tuning(request(), data)
+    assert data.counted == [
+        (DATA_BUCKET, "datasets/demo/train/", 1),
+        (DATA_BUCKET, "datasets/demo/validation/", 1),
+    ]
+    data = store(shards=5)
+    tuning(request(resources={"instance_count": 3}), data)
+    assert [up_to for _, _, up_to in data.counted] == [3, 3]
 
 
 def test_each_missing_channel_and_the_vocabulary_are_named() -> None:
@@ -180,6 +193,16 @@ def test_a_warm_start_from_a_compatible_parent_is_planned() -> None:
     plan = tuning(warm(PARENT), store(), jobs)
     assert plan["outcome"] == "accepted"
     assert jobs.names() == ["describe", "tags"]
+
+
+def test_a_parent_on_another_set_of_hyperparameters_is_refused() -> None:
+    jobs = parent_jobs(
+        tuning(request(hyperparameters={"num_topics": 5, "batch_norm": True}), store())
+    )
+    error = rejected(lambda: tuning(warm(PARENT), store(), jobs))
+    assert [(v.field, v.rule) for v in error.violations] == [
+        ("warm_start.parents.0", "same_hyperparameters")
+    ]
 
 
 def test_a_running_parent_is_named_by_its_place_in_the_request() -> None:
