@@ -580,7 +580,7 @@ REJECTIONS: list[tuple[str, dict[str, Any], DataFacts | None, dict[str, Any], tu
     ),
     (
         "warm start from a job this pipeline did not start",
-        minimal(warm_start={"parents": ["someone-elses-job"]}),
+        minimal(warm_start={"parents": ["someone-elses-job", "another-teams-job"]}),
         None,
         {},
         ("warm_start.parents", "pipeline_jobs_only"),
@@ -760,3 +760,279 @@ def test_a_worst_case_just_over_the_budget_is_rejected() -> None:
     assert caught.value.cost_estimate["instance_count"] == 2
     assert caught.value.cost_estimate["max_billable_seconds"] == 10 * 3600 * 2
     assert "over the $9.99 budget" in caught.value.violations[0].message
+
+
+KNOWN = (
+    "batch_norm, clip_gradient, encoder_layers, encoder_layers_activation, epochs, feature_dim, "
+    "learning_rate, mini_batch_size, num_patience_epochs, num_topics, optimizer, "
+    "rescale_gradient, sub_sample, tolerance, weight_decay"
+)
+# What each rejection of REJECTIONS says, so that a user can fix the request from it alone.
+MESSAGES = {
+    "instance type not allowed": "'ml.p5.48xlarge' is not allowed here; choose one of "
+    "ml.g4dn.xlarge, ml.g5.xlarge, ml.p3.2xlarge",
+    "too many instances": "must be at most 4",
+    "fewer train objects than instances": "3 instances need at least 3 objects under "
+    "data.train to shard; found 2",
+    "runtime over SageMaker's limit": "must be at most 2419200",
+    "spot runtime over an hour": "max_runtime_seconds must be at most 3600 with managed spot, "
+    "because NTM does not checkpoint",
+    "spot wait below runtime": "max_wait_seconds must be between max_runtime_seconds (1800) "
+    "and 3600 with managed spot",
+    "wait without spot": "max_wait_seconds applies only when use_spot is true",
+    "unknown static hyperparameter": f"'topics' is not an NTM hyperparameter; known: {KNOWN}",
+    "static value out of range": "must be an integer in [2, 1000]",
+    "learning rate above 1": "must be a number in [1e-06, 1]",
+    "mini batch over 10000": "must be an integer in [1, 10000]",
+    "fractional integer": "must be an integer in [1, 100]",
+    "bad optimizer": "must be one of sgd, adam, adagrad, adadelta, rmsprop",
+    "bad encoder layers": "must be 'auto' or comma-separated positive integers",
+    "boolean as number": "must be an integer in [2, 1000]",
+    "static and tuned": "optimizer is both static and in ranges; keep one",
+    "feature_dim differs from vocabulary": "is 400 but vocab.txt has 500 lines",
+    "feature_dim missing without vocabulary": "set feature_dim, or name an auxiliary channel "
+    "holding vocab.txt to derive it",
+    "vocabulary too large": "vocab.txt has 2000000 lines; feature_dim must be an integer in "
+    "[1, 1000000]",
+    "unknown range": f"'dropout' is not an NTM hyperparameter; known: {KNOWN}",
+    "feature_dim is not tunable": "feature_dim cannot be tuned; set it as a static value",
+    "integer range on a float": "learning_rate takes Continuous ranges, not Integer",
+    "continuous range on an integer": "mini_batch_size takes Integer ranges, not Continuous",
+    "continuous range on a choice": "optimizer takes Categorical ranges, not Continuous",
+    "range outside NTM limits": "min and max must be a number in [1e-06, 1]",
+    "min not below max": "min must be below max; use a static value instead",
+    "logarithmic from zero": "Logarithmic scaling needs min > 0",
+    "reverse logarithmic up to one": "ReverseLogarithmic scaling needs 0 <= min and max < 1",
+    "bad categorical value": "'lbfgs': must be one of sgd, adam, adagrad, adadelta, rmsprop",
+    "repeated categorical value": "'adam' is listed twice",
+    "too many categorical values": "at most 30 values",
+    "grid with a continuous range": "Grid takes categorical ranges only",
+    "grid larger than the cap": "the grid has 252 combinations; at most 100 are allowed",
+    "grid with other max jobs": "with Grid, leave it out or set it to the 9 combinations",
+    "max jobs over the cap": "must be at most 100",
+    "parallel over the cap": "must be at most 10",
+    "parallel over max jobs": "must be at most max_jobs (2)",
+    "hyperband with early stopping": "Hyperband needs it Off",
+    "hyperband tuning epochs": "Hyperband allocates epochs itself; set epochs as a static value",
+    "hyperband min above max": "must not exceed max_resource",
+    "hyperband settings without hyperband": "applies only with strategy Hyperband",
+    "warm start from itself": "a tuning job cannot warm-start itself",
+    "warm start from a job this pipeline did not start": "parents must be tuning jobs this "
+    "pipeline started (ntm-...): someone-elses-job, another-teams-job",
+    "reserved tag": "keys starting 'ntm-tuning:' or 'aws:' are reserved",
+    "aws tag": "keys starting 'ntm-tuning:' or 'aws:' are reserved",
+    "data outside the data bucket": "must be in the data bucket 'ntm-data-bucket', not 'elsewhere'",
+    "data that is not S3": "must be a key or an s3:// URI",
+    "data with dot segments": "'a/../b/' is not a usable S3 key or prefix",
+}
+
+
+def violations(body: dict[str, Any], facts: DataFacts | None = None, **tuning: Any) -> list[Any]:
+    with pytest.raises(RequestRejected) as caught:
+        build(body, facts, **tuning)
+    return caught.value.violations
+
+
+@pytest.mark.parametrize("case", REJECTIONS, ids=[case[0] for case in REJECTIONS])
+def test_each_rule_says_what_to_change(case: tuple[Any, ...]) -> None:
+    name, body, facts, tuning, (field, rule) = case
+    found = [v for v in violations(copy.deepcopy(body), facts, **tuning) if v.field == field]
+    assert [v.message for v in found if v.rule == rule] == [MESSAGES[name]]
+
+
+def test_every_rejection_has_its_message() -> None:
+    assert sorted(MESSAGES) == sorted(case[0] for case in REJECTIONS)
+
+
+def test_each_broken_hyperparameter_is_reported_not_only_the_first() -> None:
+    static = {"topics": 1, "dropout": 2, "num_topics": 1, "epochs": 0}
+    both = {"optimizer": "sgd", "batch_norm": True}
+    ranges = {
+        "optimizer": {"type": "Categorical", "values": ["adam", "sgd"]},
+        "batch_norm": {"type": "Categorical", "values": [True, False]},
+    }
+    found = violations(minimal(hyperparameters={**static, **both}, ranges=ranges))
+    assert [(v.field, v.rule) for v in found] == [
+        ("hyperparameters.topics", "known_hyperparameter"),
+        ("hyperparameters.dropout", "known_hyperparameter"),
+        ("hyperparameters.num_topics", "ntm_value"),
+        ("hyperparameters.epochs", "ntm_value"),
+        ("hyperparameters.optimizer", "static_or_tuned"),
+        ("hyperparameters.batch_norm", "static_or_tuned"),
+    ]
+
+
+def test_an_invalid_feature_dim_is_not_also_missing() -> None:
+    found = violations(minimal(hyperparameters={"feature_dim": 0}), DataFacts(None))
+    assert [(v.field, v.rule) for v in found] == [("hyperparameters.feature_dim", "ntm_value")]
+
+
+def test_without_any_range_left_to_tune_the_request_is_rejected() -> None:
+    # Grid tunes the categorical seed ranges only; both are static here.
+    body = minimal(
+        strategy="Grid",
+        hyperparameters={"encoder_layers_activation": "relu", "optimizer": "adam"},
+        resource_limits={"max_parallel_jobs": 1},  # the empty grid has one combination
+    )
+    assert [(v.field, v.rule, v.message) for v in violations(body)] == [
+        ("ranges", "required", "at least one hyperparameter must be tuned")
+    ]
+
+
+def test_a_static_value_removes_only_its_own_seed_range() -> None:
+    # The first entry of its ParameterRanges list: the entries after it are still tuned.
+    by_name = ranges_by_name(build(minimal(hyperparameters={"learning_rate": 0.01})))
+    assert {"rescale_gradient", "weight_decay", "optimizer"} <= set(by_name)
+    assert "learning_rate" not in by_name
+
+
+def test_tuned_epochs_get_no_static_default() -> None:
+    create_request = build(minimal(ranges={"epochs": {"type": "Integer", "min": 5, "max": 40}}))
+    assert "epochs" not in create_request["TrainingJobDefinition"]["StaticHyperParameters"]
+    assert ranges_by_name(create_request)["epochs"] == {
+        "Name": "epochs",
+        "MinValue": "5",
+        "MaxValue": "40",
+        "ScalingType": "Auto",
+    }
+
+
+def test_a_continuous_range_is_written_with_both_bounds() -> None:
+    body = minimal(ranges={"tolerance": {"type": "Continuous", "min": 0.001, "max": 0.05}})
+    assert ranges_by_name(build(body))["tolerance"] == {
+        "Name": "tolerance",
+        "MinValue": "0.001",
+        "MaxValue": "0.05",
+        "ScalingType": "Auto",
+    }
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.0, 0.9), (0.5, 0.999)])
+def test_reverse_logarithmic_from_zero_up_to_below_one_is_accepted(low: float, high: float) -> None:
+    body = minimal(
+        ranges={
+            "weight_decay": {
+                "type": "Continuous",
+                "min": low,
+                "max": high,
+                "scaling": "ReverseLogarithmic",
+            }
+        }
+    )
+    assert ranges_by_name(build(body))["weight_decay"]["ScalingType"] == "ReverseLogarithmic"
+
+
+def test_limits_exactly_at_their_bound_are_accepted() -> None:
+    no_budget: dict[str, Any] = {"max_request_cost_usd": None}
+    # Instances: as many as allowed, each with its own train object.
+    config = build(minimal(resources={"instance_count": 4}), DataFacts(500, 4), **no_budget)
+    assert config["TrainingJobDefinition"]["ResourceConfig"]["InstanceCount"] == 4
+    # One instance needs no sharding, whatever the number of train objects.
+    build(minimal(), DataFacts(500, 0))
+    # SageMaker's longest training job.
+    runtime = build(minimal(resources={"max_runtime_seconds": 2_419_200}), **no_budget)
+    stopping = runtime["TrainingJobDefinition"]["StoppingCondition"]
+    assert stopping == {"MaxRuntimeInSeconds": 2_419_200}
+    # Categorical values, jobs and parallel jobs at their caps; parallel equal to max jobs.
+    values = build(
+        minimal(ranges={"num_topics": {"type": "Categorical", "values": list(range(2, 32))}})
+    )
+    assert len(ranges_by_name(values)["num_topics"]["Values"]) == 30
+    limits = build(
+        minimal(resource_limits={"max_jobs": 100, "max_parallel_jobs": 10}), **no_budget
+    )["HyperParameterTuningJobConfig"]["ResourceLimits"]
+    assert limits == {"MaxParallelTrainingJobs": 10, "MaxNumberOfTrainingJobs": 100}
+    limits = build(minimal(resource_limits={"max_jobs": 3, "max_parallel_jobs": 3}))[
+        "HyperParameterTuningJobConfig"
+    ]["ResourceLimits"]
+    assert limits == {"MaxParallelTrainingJobs": 3, "MaxNumberOfTrainingJobs": 3}
+    # A grid of exactly the cap's combinations (the seed's 3 activations x 3 optimizers).
+    grid = build(
+        minimal(strategy="Grid", resource_limits={"max_parallel_jobs": 9}),
+        max_jobs_cap=9,
+        max_jobs=9,
+    )
+    assert grid["HyperParameterTuningJobConfig"]["ResourceLimits"] == {"MaxParallelTrainingJobs": 9}
+    # Hyperband's minimum resource equal to its maximum.
+    hyperband = build(
+        minimal(
+            strategy="Hyperband", hyperparameters={"epochs": 30}, hyperband={"min_resource": 30}
+        )
+    )["HyperParameterTuningJobConfig"]["StrategyConfig"]
+    assert hyperband == {"HyperbandStrategyConfig": {"MinResource": 30, "MaxResource": 30}}
+
+
+def test_hyperbands_maximum_resource_is_the_requests_when_given() -> None:
+    config = build(
+        minimal(
+            strategy="Hyperband",
+            hyperparameters={"epochs": 30},
+            hyperband={"min_resource": 2, "max_resource": 20},
+        )
+    )["HyperParameterTuningJobConfig"]
+    assert config["StrategyConfig"] == {
+        "HyperbandStrategyConfig": {"MinResource": 2, "MaxResource": 20}
+    }
+
+
+@pytest.mark.parametrize(("converge", "written"), [(True, "Enabled"), (False, "Disabled")])
+def test_every_completion_criterion_is_written(converge: bool, written: str) -> None:
+    criteria = {
+        "target_objective_value": 6.5,
+        "max_jobs_not_improving": 4,
+        "complete_on_convergence": converge,
+    }
+    config = build(minimal(completion_criteria=criteria))["HyperParameterTuningJobConfig"]
+    assert config["TuningJobCompletionCriteria"] == {
+        "TargetObjectiveMetricValue": 6.5,
+        "BestObjectiveNotImproving": {"MaxNumberOfTrainingJobsNotImproving": 4},
+        "ConvergenceDetected": {"CompleteOnConvergence": written},
+    }
+    empty = build(minimal(completion_criteria={}))["HyperParameterTuningJobConfig"]
+    assert "TuningJobCompletionCriteria" not in empty
+
+
+def plan_of(body: dict[str, Any], **tuning: Any) -> Any:
+    return define_tuning_job(
+        TuningRequest.model_validate(body),
+        make_settings(**tuning),
+        DataFacts(vocabulary_size=10),
+        tuning_job_name=JOB,
+        tags={},
+        now=NOW,
+    )
+
+
+def test_the_watch_deadline_is_the_tuning_limit_when_there_is_one() -> None:
+    limits = {"max_jobs": 5, "max_parallel_jobs": 2, "max_runtime_seconds": 5000}
+    plan = plan_of(minimal(resource_limits=limits), max_runtime_seconds=600)
+    assert plan.watch_deadline == NOW + timedelta(seconds=5000) + timedelta(hours=1)
+
+
+def test_with_spot_each_wave_may_last_the_longest_wait() -> None:
+    body = minimal(
+        resource_limits={"max_jobs": 5, "max_parallel_jobs": 2},
+        resources={"use_spot": True, "max_runtime_seconds": 600, "max_wait_seconds": 900},
+    )
+    plan = plan_of(body)
+    assert plan.watch_deadline == NOW + timedelta(seconds=3 * 900) + timedelta(hours=1)
+
+
+def test_the_watch_deadline_is_counted_from_now_in_utc() -> None:
+    before = datetime.now(UTC)
+    plan = define_tuning_job(
+        TuningRequest.model_validate(minimal(resource_limits={"max_jobs": 2})),
+        make_settings(max_runtime_seconds=600),
+        DataFacts(vocabulary_size=10),
+        tuning_job_name=JOB,
+        tags={},
+    )
+    after = datetime.now(UTC)
+    longest = timedelta(seconds=600) + timedelta(hours=1)
+    assert before + longest <= plan.watch_deadline <= after + longest
+
+
+def test_a_corpus_request_is_planned_only_once_prepared() -> None:
+    with pytest.raises(ValueError) as raised:
+        plan_of({"corpus": {"prefix": "c/"}})
+    assert str(raised.value) == "a corpus request is built once its dataset is prepared"

@@ -5,7 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from ntm_tuning.ntm import HYPERPARAMETERS, MAX_STATIC_VALUE_LENGTH
+from ntm_tuning.ntm import (
+    HYPERPARAMETERS,
+    MAX_STATIC_HYPERPARAMETERS,
+    MAX_STATIC_VALUE_LENGTH,
+    MAX_TUNED_HYPERPARAMETERS,
+)
 from ntm_tuning.request import TuningRequest
 from pydantic import ValidationError
 
@@ -118,3 +123,10 @@ def test_numbers_are_sent_in_the_form_each_kind_takes() -> None:
     assert H["clip_gradient"].to_sagemaker(999_999_999_999_999.0) == "999999999999999"
     assert H["clip_gradient"].to_sagemaker(1e15) == "1000000000000000.0"
     assert H["clip_gradient"].to_sagemaker(0.5) == "0.5"
+
+
+def test_no_request_can_pass_sagemakers_limits_on_hyperparameter_counts() -> None:
+    """Static values and ranges name NTM's hyperparameters only: as long as NTM has fewer than
+    SageMaker's limits, the plan cannot break them (so it does not check them)."""
+    assert len(HYPERPARAMETERS) <= MAX_STATIC_HYPERPARAMETERS
+    assert sum(1 for h in HYPERPARAMETERS.values() if h.tunable) <= MAX_TUNED_HYPERPARAMETERS
