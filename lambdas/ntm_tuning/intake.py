@@ -16,7 +16,7 @@ from .ledger import Ledger
 from .locations import split_uri
 from .request import CORPUS_SETTING_ERROR, TuningRequest
 from .settings import Settings
-from .state import REQUEST_FIELDS, Assessment, Outcome, assessment
+from .state import REQUEST_FIELDS, Assessment, Outcome, assessment, dump
 from .tags import job_tags
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -168,7 +168,7 @@ def assess(
     base: dict[str, Any] = {
         "request_id": naming.request_id(events.delivery_identity(delivery)),
         "request_name": None,
-        "origin": origin.model_dump(mode="json"),
+        "origin": dump(origin),
     }
     if isinstance(delivery, events.S3Delivery) and not _is_request_object(delivery, settings):
         return {**base, "outcome": Outcome.IGNORED}

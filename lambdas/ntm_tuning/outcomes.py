@@ -10,7 +10,7 @@ from . import events, naming
 from .aws import EventPublisher
 from .errors import RequestRejected
 from .ledger import Ledger
-from .state import Outcome, OutcomeState, Published
+from .state import Outcome, OutcomeState, Published, dump
 
 
 def publish_outcome(
@@ -43,7 +43,7 @@ def published_detail(detail: events._Contract, engine: str | None) -> dict[str, 
     without the field on AWS (the workflow, the clean-up and the command line agree)."""
     if engine and isinstance(detail, events._EngineMarked):
         detail = type(detail).model_validate({**detail.model_dump(), "engine": engine})
-    document = detail.model_dump(mode="json")
+    document = dump(detail)
     if document.get("engine", "") is None:
         del document["engine"]
     return document
@@ -85,7 +85,7 @@ def request_fields(state: dict[str, Any]) -> dict[str, Any]:
     delivery = events.parse_delivery({k: v for k, v in state.items() if k != "error"})
     return {
         "request_id": naming.request_id(events.delivery_identity(delivery)),
-        "origin": events.origin_of(delivery).model_dump(mode="json"),
+        "origin": dump(events.origin_of(delivery)),
     }
 
 
@@ -174,4 +174,4 @@ def rejection(base: dict[str, Any], rejected: RequestRejected) -> dict[str, Any]
             else None
         ),
     )
-    return {**base, "outcome": Outcome.REJECTED, "rejection": detail.model_dump(mode="json")}
+    return {**base, "outcome": Outcome.REJECTED, "rejection": dump(detail)}

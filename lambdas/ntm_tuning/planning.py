@@ -77,9 +77,7 @@ def plan_tuning(
     if violations:
         raise RequestRejected(
             violations,
-            cost_estimate=plan.cost_estimate.model_dump(mode="json")
-            if plan.cost_estimate
-            else None,
+            cost_estimate=dump(plan.cost_estimate) if plan.cost_estimate else None,
         )
     return {
         "outcome": Outcome.ACCEPTED,
@@ -90,9 +88,7 @@ def plan_tuning(
         "max_jobs": plan.max_jobs,
         "vocabulary_uri": plan.vocabulary_uri,
         "watch_deadline": plan.watch_deadline.isoformat(),
-        "cost_estimate": (
-            plan.cost_estimate.model_dump(mode="json") if plan.cost_estimate else None
-        ),
+        "cost_estimate": (dump(plan.cost_estimate) if plan.cost_estimate else None),
     }
 
 

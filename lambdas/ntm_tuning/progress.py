@@ -15,6 +15,7 @@ from .cost import cost_usd
 from .errors import EventPublishFailed, LedgerThrottled, SageMakerThrottled
 from .ledger import Ledger
 from .ntm import OBJECTIVE_METRIC
+from .state import dump
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def report_progress(
             detail = detail.model_copy(
                 update={"cost_usd": cost_usd(detail.billable_seconds, report.cost_estimate)}
             )
-        document = detail.model_dump(mode="json")
+        document = dump(detail)
         resources = [arn for arn in [detail.tuning_job_arn] if arn]
         report.publisher.publish(events.PROGRESS, document, resources)
         report.ledger.record_progress(report.execution_id, document)
@@ -92,7 +93,7 @@ def _same_progress(
 ) -> bool:
     return previous.get("counters") == counters.model_dump() and previous.get(
         "best_training_job"
-    ) == (best.model_dump(mode="json") if best else None)
+    ) == (dump(best) if best else None)
 
 
 def _billable_so_far(summaries: list[dict[str, Any]], now: datetime) -> int:

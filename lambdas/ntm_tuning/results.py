@@ -69,7 +69,7 @@ def summarize_results(
         settings.artifacts_bucket,
         report_key,
         {
-            "summary": detail.model_dump(mode="json"),
+            "summary": dump(detail),
             "training_jobs": ranked,
             "pareto_front": pareto,
             # What was searched, and on which scale: the report's plots follow it.
