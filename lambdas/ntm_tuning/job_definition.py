@@ -187,12 +187,16 @@ class _Builder:
     def ranges(self, strategy: str) -> dict[str, dict[str, Any]]:
         """Name -> SageMaker range entry, keyed by its ParameterRanges list."""
         chosen: dict[str, tuple[str, dict[str, Any]]] = {}
-        for list_name, entries in SEED_RANGES.items():
+        # Grid tunes categorical ranges only.
+        seeds = {
+            list_name: entries
+            for list_name, entries in SEED_RANGES.items()
+            if strategy != "Grid" or list_name == "CategoricalParameterRanges"
+        }
+        for list_name, entries in seeds.items():
             for entry in entries:
                 name = str(entry["Name"])
                 if name in self.request.hyperparameters:
-                    continue
-                if strategy == "Grid" and list_name != "CategoricalParameterRanges":
                     continue
                 chosen[name] = (list_name, dict(entry))
         for name, asked in self.request.ranges.items():

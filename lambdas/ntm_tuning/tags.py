@@ -55,7 +55,7 @@ def tag_value(text: str, limit: int = TAG_VALUE_MAX) -> str:
         return safe
     kept, units = [], 0
     for char in safe:
-        width = 2 if ord(char) > 0xFFFF else 1
+        width = java_length(char)
         if units + width > limit - len(_ELLIPSIS):
             break
         kept.append(char)

@@ -759,7 +759,10 @@ def test_a_worst_case_just_over_the_budget_is_rejected() -> None:
     assert caught.value.cost_estimate["max_usd"] == 10.0
     assert caught.value.cost_estimate["instance_count"] == 2
     assert caught.value.cost_estimate["max_billable_seconds"] == 10 * 3600 * 2
-    assert "over the $9.99 budget" in caught.value.violations[0].message
+    assert caught.value.violations[0].message == (
+        "the worst case is $10.00 (10 jobs x 3600 s x 2 ml.g4dn.xlarge at $0.5/h), over the "
+        "$9.99 budget; lower max_jobs, max_runtime_seconds or instance_count"
+    )
 
 
 KNOWN = (
