@@ -22,17 +22,23 @@ from .tags import job_tags
 MAX_REQUEST_BYTES = 256 * 1024
 
 
+# The tags of a range's type: pydantic puts the tag after the range's name in an error's path.
+RANGE_TYPES = ("Integer", "Continuous", "Categorical")
+
+
 def violations_of(error: ValidationError) -> list[Violation]:
     found = []
     for item in error.errors():
-        # Tagged unions add the tag to the path; users know the field, not the tag.
-        loc = [
-            str(part)
-            for part in item["loc"]
-            if part not in ("Integer", "Continuous", "Categorical", "[key]")
-        ]
-        if "[key]" in item["loc"]:  # a dict's key is wrong, not its value: say so
+        path = list(item["loc"])
+        # A dict's key is wrong, not its value: pydantic ends the path with the key, then
+        # "[key]". Say so (a key the user named "[key]" is a key like any other).
+        if len(path) >= 2 and path[-1] == "[key]" and path[-2] == item.get("input"):
+            path.pop()
             item = {**item, "msg": f"the key: {item['msg']}"}
+        # Users know the field, not the tag (a hyperparameter may be named like a tag).
+        if len(path) > 2 and path[0] == "ranges" and path[2] in RANGE_TYPES:
+            del path[2]
+        loc = [str(part) for part in path]
         if item["type"] == CORPUS_SETTING_ERROR:
             # A setting the preparation job refuses: name the setting and the job's rule.
             ctx = item.get("ctx") or {}
@@ -89,7 +95,7 @@ def _read_request(delivery: events.S3Delivery, store: DataStore) -> Any:
             ]
         )
     try:
-        text = data.decode("utf-8")
+        text = data.decode()  # UTF-8
     except UnicodeDecodeError as error:
         raise RequestRejected(
             [Violation("request", "utf8", f"is not UTF-8 text (byte {error.start})")]

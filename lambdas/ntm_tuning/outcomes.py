@@ -44,7 +44,7 @@ def published_detail(detail: events._Contract, engine: str | None) -> dict[str, 
     if engine and isinstance(detail, events._EngineMarked):
         detail = type(detail).model_validate({**detail.model_dump(), "engine": engine})
     document = dump(detail)
-    if document.get("engine", "") is None:
+    if "engine" in document and document["engine"] is None:
         del document["engine"]
     return document
 

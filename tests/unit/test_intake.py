@@ -214,6 +214,27 @@ def test_the_checks_before_any_data_name_each_field_and_rule() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"Integer": 1}, Violation("Integer", "extra_forbidden", "Extra inputs are not permitted")),
+        ({"[key]": 1}, Violation("[key]", "extra_forbidden", "Extra inputs are not permitted")),
+        (
+            {"tags": {"Categorical": 5}},
+            Violation("tags.Categorical", "string_type", "Input should be a valid string"),
+        ),
+        (
+            {"ranges": {"Continuous": {"type": "Integer", "min": "x", "max": 2}}},
+            Violation("ranges.Continuous.min", "int_type", "Input should be a valid integer"),
+        ),
+    ],
+)
+def test_a_key_named_like_a_tag_or_a_key_marker_is_named_as_given(
+    extra: dict[str, Any], expected: Violation
+) -> None:
+    assert request_violations(body(**extra)) == [expected]
+
+
 def test_a_refused_corpus_setting_is_listed_with_the_requests_other_problems() -> None:
     assert request_violations(
         {"name": 5, "corpus": {"prefix": "c/", "min_df": -1}, "random_seed": -1}
