@@ -4,7 +4,7 @@ being wrong says, the claim, and what a corpus request leaves in S3."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -274,6 +274,8 @@ def test_an_accepted_request_is_claimed_and_recorded_for_its_execution() -> None
     ledger = FakeLedger()
     result = validate(s3_delivery(), store_with(body()), ledger)
     assert result["outcome"] == "accepted"
+    # Planned at the time given: two waves of an hour at most, and an hour of slack.
+    assert result["watch_deadline"] == (NOW + timedelta(hours=3)).isoformat()
     assert ledger.calls == [
         ("claim", (S3_ID, EXECUTION), {"now": NOW}),
         (
@@ -331,7 +333,7 @@ def test_a_corpus_request_leaves_its_settings_in_s3_once_claimed() -> None:
     assert store.written == {}
 
 
-def test_warm_start_parents_are_described_with_the_jobs_given() -> None:
+def test_validation_describes_warm_start_parents_with_the_jobs_given() -> None:
     plan = run_assess(event_delivery(body()), store_with())
     parent = "ntm-00000000000000000000000a"
     arn = f"arn:aws:sagemaker:us-east-1:1:hyper-parameter-tuning-job/{parent}"
@@ -345,7 +347,10 @@ def test_warm_start_parents_are_described_with_the_jobs_given() -> None:
     }
     jobs.tag_sets[arn] = {REQUEST_ID_TAG: "another-request"}
     given = body(warm_start={"parents": [parent], "type": "TransferLearning"})
-    result = assess(event_delivery(given), EXECUTION, SETTINGS, store_with(), jobs=jobs, now=NOW)
+    ledger = FakeLedger()
+    result = validate_request(
+        event_delivery(given), EXECUTION, SETTINGS, store_with(), ledger, jobs=jobs, now=NOW
+    ).model_dump(mode="json")
     assert jobs.calls == [("describe", parent), ("tags", arn)]
     assert [(v["field"], v["rule"]) for v in violations(result)] == [
         ("warm_start.parents.0", "terminal_parent")
