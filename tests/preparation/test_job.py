@@ -198,3 +198,15 @@ def test_a_config_file_is_utf8_json_with_or_without_a_bom(
     assert printed.out == ""
     assert printed.err.startswith(f"config {config}: ")
     assert not (tmp_path / "out-latin1").exists()
+
+
+def test_the_job_runs_without_docstrings_as_under_python_oo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from preparation import job
+
+    monkeypatch.setattr(job, "__doc__", None)  # what -OO leaves
+    with pytest.raises(SystemExit):
+        job.main(["--help"])
+    usage, _, rest = capsys.readouterr().out.partition("\n\n")
+    assert usage.startswith("usage: ") and rest.startswith("options:")  # no description
