@@ -333,25 +333,49 @@ def test_a_corpus_request_leaves_its_settings_in_s3_once_claimed() -> None:
     assert store.written == {}
 
 
-def test_validation_describes_warm_start_parents_with_the_jobs_given() -> None:
+PARENT = "ntm-00000000000000000000000a"
+PARENT_ARN = f"arn:aws:sagemaker:us-east-1:1:hyper-parameter-tuning-job/{PARENT}"
+
+
+def running_parent() -> FakeJobs:
     plan = run_assess(event_delivery(body()), store_with())
-    parent = "ntm-00000000000000000000000a"
-    arn = f"arn:aws:sagemaker:us-east-1:1:hyper-parameter-tuning-job/{parent}"
     jobs = FakeJobs()
-    jobs.tuning[parent] = {
-        "HyperParameterTuningJobName": parent,
-        "HyperParameterTuningJobArn": arn,
+    jobs.tuning[PARENT] = {
+        "HyperParameterTuningJobName": PARENT,
+        "HyperParameterTuningJobArn": PARENT_ARN,
         "HyperParameterTuningJobStatus": "InProgress",
         "HyperParameterTuningJobConfig": plan["create_request"]["HyperParameterTuningJobConfig"],
         "TrainingJobDefinition": plan["create_request"]["TrainingJobDefinition"],
     }
-    jobs.tag_sets[arn] = {REQUEST_ID_TAG: "another-request"}
-    given = body(warm_start={"parents": [parent], "type": "TransferLearning"})
-    ledger = FakeLedger()
+    jobs.tag_sets[PARENT_ARN] = {REQUEST_ID_TAG: "another-request"}
+    return jobs
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        body(warm_start={"parents": [PARENT], "type": "TransferLearning"}),
+        {
+            "corpus": {"prefix": "corpora/demo/"},
+            "warm_start": {"parents": [PARENT], "type": "TransferLearning"},
+        },
+    ],
+    ids=["data", "corpus"],
+)
+def test_validation_describes_warm_start_parents_with_the_jobs_given(
+    request_body: dict[str, Any],
+) -> None:
+    jobs = running_parent()
     result = validate_request(
-        event_delivery(given), EXECUTION, SETTINGS, store_with(), ledger, jobs=jobs, now=NOW
+        event_delivery(request_body),
+        EXECUTION,
+        SETTINGS,
+        store_with(),
+        FakeLedger(),
+        jobs=jobs,
+        now=NOW,
     ).model_dump(mode="json")
-    assert jobs.calls == [("describe", parent), ("tags", arn)]
+    assert jobs.calls == [("describe", PARENT), ("tags", PARENT_ARN)]
     assert [(v["field"], v["rule"]) for v in violations(result)] == [
         ("warm_start.parents.0", "terminal_parent")
     ]
