@@ -197,7 +197,7 @@ def assess(
         if request.corpus is not None:
             return {
                 **base,
-                **planning.plan_preparation(request, base, tags, settings, store, jobs, now),
+                **planning.plan_preparation(request, base, tags, settings, store, jobs),
             }
         return {**base, **planning.plan_tuning(request, base, tags, settings, store, jobs, now)}
     except RequestRejected as rejected:

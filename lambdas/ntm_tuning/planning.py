@@ -99,7 +99,6 @@ def plan_preparation(
     settings: Settings,
     store: DataStore,
     jobs: SageMakerJobs,
-    now: datetime | None,
 ) -> dict[str, Any]:
     """A corpus request: check what can be checked before preparing (everything but the
     vocabulary), and plan the Processing job."""
@@ -119,7 +118,8 @@ def plan_preparation(
     dataset = preparation.dataset_location(base["request_id"], settings)
     parents = _parents(request, jobs)
     try:
-        # A dry run with the largest vocabulary the preparation may select.
+        # A dry run with the largest vocabulary the preparation may select (its deadline is
+        # never read: "Build tuning job" plans the job again on the prepared dataset).
         dry_run = define_tuning_job(
             preparation.prepared_request(request, dataset),
             settings,
@@ -129,7 +129,6 @@ def plan_preparation(
             ),
             tuning_job_name=naming.tuning_job_name(base["request_id"]),
             tags=tags,
-            now=now,
         )
     except RequestRejected as rejected:
         violations.extend(rejected.violations)

@@ -276,7 +276,7 @@ def corpus_store() -> FakeStore:
 
 
 def preparing(given: TuningRequest, data: FakeStore, jobs: FakeJobs | None = None) -> Any:
-    return plan_preparation(given, BASE, TAGS, SETTINGS, data, jobs or FakeJobs(), NOW)
+    return plan_preparation(given, BASE, TAGS, SETTINGS, data, jobs or FakeJobs())
 
 
 def test_a_corpus_request_plans_its_preparation_job() -> None:
