@@ -111,6 +111,7 @@ def test_a_request_is_read_at_its_version_with_the_size_limit() -> None:
         (b"[1, 2]", "json_object", "must be a JSON object"),
         (b" " * (256 * 1024 + 1), "max_size", f"is {256 * 1024 + 1} bytes; at most {256 * 1024}"),
     ],
+    ids=["not-utf8", "not-utf8-inside", "not-json", "too-deep", "array", "over-the-limit"],
 )
 def test_a_request_that_is_no_json_object_is_rejected_saying_why(
     raw: bytes, rule: str, message: str
