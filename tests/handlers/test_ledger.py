@@ -8,11 +8,13 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
+from ntm_tuning.aws import use_clients
 from ntm_tuning.errors import LedgerThrottled
 from ntm_tuning.handlers import validate_request
-from ntm_tuning.ledger import Ledger
+from ntm_tuning.ledger import CAPACITY_KEY, Ledger
 
 from tests.handlers.conftest import Aws, LambdaContext, example_request
 from tests.settings_factory import LEDGER, REGION
@@ -186,3 +188,339 @@ def test_claims_lists_every_request_claim_across_pages(table: Ledger) -> None:
         "claimed_at": NOW.isoformat(),
     }
     assert claims[29]["request_id"] == "req-29"
+
+
+# -- the exact requests sent (a botocore Stubber: no emulator, every parameter checked) ---------
+TABLE = "ledger-requests"
+NOW_ISO = NOW.isoformat()
+IN_7_DAYS = str(int((NOW + timedelta(days=7)).timestamp()))
+
+
+@pytest.fixture
+def stubbed() -> Iterator[tuple[Ledger, Stubber]]:
+    dynamodb = boto3.client(
+        "dynamodb",
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    stubber = Stubber(dynamodb)
+    with stubber:
+        yield Ledger(TABLE, ttl_days=7, dynamodb=dynamodb), stubber
+        stubber.assert_no_pending_responses()
+
+
+def _get(key: str, **extra: Any) -> dict[str, Any]:
+    return {"TableName": TABLE, "Key": {"pk": {"S": key}}, "ConsistentRead": True, **extra}
+
+
+def _refused(stubber: Stubber, method: str, code: str, expected: dict[str, Any]) -> None:
+    stubber.add_client_error(method, code, f"{code} message", expected_params=expected)
+
+
+def test_a_claim_is_a_conditional_put_of_the_whole_item(stubbed: tuple[Ledger, Stubber]) -> None:
+    ledger, stubber = stubbed
+    expected = {
+        "TableName": TABLE,
+        "Item": {
+            "pk": {"S": "request#req-9"},
+            "execution_id": {"S": "e-9"},
+            "claimed_at": {"S": NOW_ISO},
+            "expires_at": {"N": IN_7_DAYS},
+        },
+        "ConditionExpression": "attribute_not_exists(pk) OR execution_id = :execution",
+        "ExpressionAttributeValues": {":execution": {"S": "e-9"}},
+    }
+    stubber.add_response("put_item", {}, expected)
+    _refused(stubber, "put_item", "ConditionalCheckFailedException", expected)
+    _refused(stubber, "put_item", "ValidationException", expected)
+    _refused(stubber, "put_item", "ThrottlingException", expected)
+    assert ledger.claim("req-9", "e-9", now=NOW) is True
+    assert ledger.claim("req-9", "e-9", now=NOW) is False
+    with pytest.raises(ClientError, match="ValidationException message"):
+        ledger.claim("req-9", "e-9", now=NOW)
+    with pytest.raises(LedgerThrottled, match="ThrottlingException message"):
+        ledger.claim("req-9", "e-9", now=NOW)
+
+
+def test_the_default_lifetime_of_an_item_is_30_days() -> None:
+    assert Ledger(TABLE).ttl_days == 30
+    assert Ledger(TABLE)._expires(NOW) == str(int((NOW + timedelta(days=30)).timestamp()))
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"],
+)
+def test_each_throttling_code_is_a_ledger_throttle(
+    stubbed: tuple[Ledger, Stubber], code: str
+) -> None:
+    ledger, stubber = stubbed
+    _refused(stubber, "get_item", code, _get(CAPACITY_KEY))
+    with pytest.raises(LedgerThrottled, match=f"{code} message"):
+        ledger.holders()
+
+
+def test_without_a_client_the_ledger_uses_the_handlers_dynamodb_client() -> None:
+    made: list[str] = []
+    fake = object()
+
+    def provider(service: str) -> Any:
+        made.append(service)
+        return fake
+
+    with use_clients(provider):
+        assert Ledger(TABLE).dynamodb is fake
+    assert made == ["dynamodb"]
+
+
+@pytest.mark.parametrize(
+    ("take_over", "condition"),
+    [
+        (False, "attribute_not_exists(outcome) OR outcome_execution = :execution"),
+        (
+            True,
+            "attribute_not_exists(outcome) OR "
+            "(outcome_execution = :execution AND attribute_not_exists(outcome_event_id))",
+        ),
+    ],
+)
+def test_a_reservation_is_a_conditional_update_of_the_requests_item(
+    stubbed: tuple[Ledger, Stubber], take_over: bool, condition: str
+) -> None:
+    ledger, stubber = stubbed
+    expected = {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": "request#req-3"}},
+        "UpdateExpression": "SET outcome = :type, outcome_execution = :execution",
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": {
+            ":type": {"S": "NTM Tuning Job Failed"},
+            ":execution": {"S": "e-3"},
+        },
+    }
+    stubber.add_response("update_item", {}, expected)
+    _refused(stubber, "update_item", "ConditionalCheckFailedException", expected)
+    _refused(stubber, "update_item", "ValidationException", expected)
+    reserve = {"take_over": take_over}
+    assert ledger.reserve_outcome("req-3", "e-3", "NTM Tuning Job Failed", **reserve) is True
+    assert ledger.reserve_outcome("req-3", "e-3", "NTM Tuning Job Failed", **reserve) is False
+    with pytest.raises(ClientError, match="ValidationException message"):
+        ledger.reserve_outcome("req-3", "e-3", "NTM Tuning Job Failed", **reserve)
+
+
+def test_an_outcome_is_recorded_and_read_back_consistently(
+    stubbed: tuple[Ledger, Stubber],
+) -> None:
+    ledger, stubber = stubbed
+    stubber.add_response(
+        "update_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": {"pk": {"S": "request#req-4"}},
+            "UpdateExpression": "SET outcome_event_id = :event",
+            "ExpressionAttributeValues": {":event": {"S": "event-4"}},
+        },
+    )
+    ledger.record_outcome("req-4", "event-4")
+    claimed = {"pk": {"S": "request#req-4"}, "execution_id": {"S": "e-4"}}
+    reserved = {**claimed, "outcome": {"S": "Failed"}, "outcome_execution": {"S": "e-5"}}
+    recorded = {**reserved, "outcome_event_id": {"S": "event-4"}}
+    for found in ({}, {"Item": claimed}, {"Item": reserved}, {"Item": recorded}):
+        stubber.add_response("get_item", found, _get("request#req-4"))
+    assert ledger.outcome_of("req-4") is None
+    assert ledger.outcome_of("req-4") is None
+    assert ledger.outcome_of("req-4") == {"detail_type": "Failed", "execution_id": "e-5"}
+    assert ledger.outcome_of("req-4") == {
+        "detail_type": "Failed",
+        "execution_id": "e-5",
+        "event_id": "event-4",
+    }
+
+
+def test_the_claimant_is_read_consistently(stubbed: tuple[Ledger, Stubber]) -> None:
+    ledger, stubber = stubbed
+    stubber.add_response(
+        "get_item", {"Item": {"execution_id": {"S": "e-6"}}}, _get("request#req-6")
+    )
+    stubber.add_response("get_item", {}, _get("request#req-7"))
+    assert ledger.claimant("req-6") == "e-6"
+    assert ledger.claimant("req-7") is None
+
+
+def _acquire_put() -> dict[str, Any]:
+    return {
+        "TableName": TABLE,
+        "Item": {"pk": {"S": CAPACITY_KEY}, "holders": {"N": "0"}, "leases": {"M": {}}},
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }
+
+
+def _acquire_update(execution: str, limit: int) -> dict[str, Any]:
+    return {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": CAPACITY_KEY}},
+        "UpdateExpression": "SET leases.#execution = :now ADD holders :one",
+        "ConditionExpression": "holders < :limit AND attribute_not_exists(leases.#execution)",
+        "ExpressionAttributeNames": {"#execution": execution},
+        "ExpressionAttributeValues": {
+            ":now": {"S": NOW_ISO},
+            ":one": {"N": "1"},
+            ":limit": {"N": str(limit)},
+        },
+        "ReturnValues": "ALL_NEW",
+    }
+
+
+def test_acquiring_creates_the_semaphore_once_then_takes_a_slot_conditionally(
+    stubbed: tuple[Ledger, Stubber],
+) -> None:
+    ledger, stubber = stubbed
+    # First ever: the semaphore is created, then a slot taken (3 holders now, of a limit of 5).
+    stubber.add_response("put_item", {}, _acquire_put())
+    stubber.add_response(
+        "update_item", {"Attributes": {"holders": {"N": "3"}}}, _acquire_update("e-1", 5)
+    )
+    # The semaphore exists: its creation is refused, the slot is taken all the same.
+    _refused(stubber, "put_item", "ConditionalCheckFailedException", _acquire_put())
+    stubber.add_response(
+        "update_item", {"Attributes": {"holders": {"N": "4"}}}, _acquire_update("e-2", 5)
+    )
+    # Full (or already holding): the leases say which, read consistently.
+    _refused(stubber, "put_item", "ConditionalCheckFailedException", _acquire_put())
+    _refused(stubber, "update_item", "ConditionalCheckFailedException", _acquire_update("e-2", 4))
+    leases = {"M": {"e-2": {"S": NOW_ISO}}}
+    stubber.add_response(
+        "get_item", {"Item": {"holders": {"N": "4"}, "leases": leases}}, _get(CAPACITY_KEY)
+    )
+    _refused(stubber, "put_item", "ConditionalCheckFailedException", _acquire_put())
+    _refused(stubber, "update_item", "ConditionalCheckFailedException", _acquire_update("e-3", 4))
+    stubber.add_response(
+        "get_item", {"Item": {"holders": {"N": "4"}, "leases": leases}}, _get(CAPACITY_KEY)
+    )
+    assert ledger.acquire("e-1", 5, now=NOW) == (True, 3)
+    assert ledger.acquire("e-2", 5, now=NOW) == (True, 4)
+    assert ledger.acquire("e-2", 4, now=NOW) == (True, 4)
+    assert ledger.acquire("e-3", 4, now=NOW) == (False, 4)
+
+
+def test_acquiring_raises_what_is_not_a_failed_condition(stubbed: tuple[Ledger, Stubber]) -> None:
+    ledger, stubber = stubbed
+    _refused(stubber, "put_item", "ValidationException", _acquire_put())
+    _refused(stubber, "put_item", "ConditionalCheckFailedException", _acquire_put())
+    _refused(stubber, "update_item", "ValidationException", _acquire_update("e-1", 2))
+    with pytest.raises(ClientError, match="ValidationException message"):
+        ledger.acquire("e-1", 2, now=NOW)
+    with pytest.raises(ClientError, match="ValidationException message"):
+        ledger.acquire("e-1", 2, now=NOW)
+
+
+def test_releasing_removes_the_lease_conditionally(stubbed: tuple[Ledger, Stubber]) -> None:
+    ledger, stubber = stubbed
+    expected = {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": CAPACITY_KEY}},
+        "UpdateExpression": "REMOVE leases.#execution ADD holders :minus_one",
+        "ConditionExpression": "attribute_exists(leases.#execution)",
+        "ExpressionAttributeNames": {"#execution": "e-8"},
+        "ExpressionAttributeValues": {":minus_one": {"N": "-1"}},
+        "ReturnValues": "ALL_NEW",
+    }
+    stubber.add_response("update_item", {"Attributes": {"holders": {"N": "6"}}}, expected)
+    _refused(stubber, "update_item", "ConditionalCheckFailedException", expected)
+    stubber.add_response("get_item", {"Item": {"holders": {"N": "5"}}}, _get(CAPACITY_KEY))
+    _refused(stubber, "update_item", "ValidationException", expected)
+    assert ledger.release("e-8") == (True, 6)
+    assert ledger.release("e-8") == (False, 5)
+    with pytest.raises(ClientError, match="ValidationException message"):
+        ledger.release("e-8")
+
+
+def test_no_semaphore_yet_is_no_holder_and_no_lease(stubbed: tuple[Ledger, Stubber]) -> None:
+    ledger, stubber = stubbed
+    stubber.add_response("get_item", {}, _get(CAPACITY_KEY))
+    stubber.add_response("get_item", {"Item": {"pk": {"S": CAPACITY_KEY}}}, _get(CAPACITY_KEY))
+    assert ledger._capacity() == ({}, 0)
+    assert ledger._capacity() == ({}, 0)
+
+
+def test_a_job_record_is_put_whole_and_read_back_consistently(
+    stubbed: tuple[Ledger, Stubber],
+) -> None:
+    ledger, stubber = stubbed
+    request = {"request_name": "demo", "origin": {"kind": "s3", "bucket": "b"}, "a": 1}
+    stored = '{"a": 1, "origin": {"bucket": "b", "kind": "s3"}, "request_name": "demo"}'
+    item = {
+        "pk": {"S": "execution#e-2"},
+        "request": {"S": stored},
+        "started_at": {"S": NOW_ISO},
+        "expires_at": {"N": IN_7_DAYS},
+        "tuning_job_name": {"S": "ntm-tune-2"},
+        "processing_job_name": {"S": "ntm-prep-2"},
+    }
+    stubber.add_response("put_item", {}, {"TableName": TABLE, "Item": item})
+    stubber.add_response("get_item", {"Item": item}, _get("execution#e-2"))
+    stubber.add_response("get_item", {}, _get("execution#e-3"))
+    ledger.record_job(
+        "e-2", request, now=NOW, tuning_job_name="ntm-tune-2", processing_job_name="ntm-prep-2"
+    )
+    assert ledger.job_of("e-2") == {
+        "tuning_job_name": "ntm-tune-2",
+        "processing_job_name": "ntm-prep-2",
+        "request": request,
+    }
+    assert ledger.job_of("e-3") is None
+
+
+def test_progress_is_a_conditional_update_and_a_projected_consistent_read(
+    stubbed: tuple[Ledger, Stubber],
+) -> None:
+    ledger, stubber = stubbed
+    expected = {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": "execution#e-4"}},
+        "UpdateExpression": "SET progress = :progress",
+        "ConditionExpression": "attribute_exists(pk)",
+        "ExpressionAttributeValues": {":progress": {"S": '{"best": 1.5, "completed": 2}'}},
+    }
+    stubber.add_response("update_item", {}, expected)
+    _refused(stubber, "update_item", "ConditionalCheckFailedException", expected)
+    _refused(stubber, "update_item", "ValidationException", expected)
+    read = _get("execution#e-4", ProjectionExpression="progress")
+    stubber.add_response("get_item", {}, read)
+    stubber.add_response("get_item", {"Item": {"pk": {"S": "execution#e-4"}}}, read)
+    stubber.add_response("get_item", {"Item": {"progress": {"S": '{"completed": 2}'}}}, read)
+    progress = {"completed": 2, "best": 1.5}
+    assert ledger.record_progress("e-4", progress) is True
+    assert ledger.record_progress("e-4", progress) is False
+    with pytest.raises(ClientError, match="ValidationException message"):
+        ledger.record_progress("e-4", progress)
+    assert ledger.progress("e-4") is None
+    assert ledger.progress("e-4") is None
+    assert ledger.progress("e-4") == {"completed": 2}
+
+
+def test_claims_scan_page_after_page(stubbed: tuple[Ledger, Stubber]) -> None:
+    ledger, stubber = stubbed
+    scan = {
+        "TableName": TABLE,
+        "FilterExpression": "begins_with(pk, :claim)",
+        "ExpressionAttributeValues": {":claim": {"S": "request#"}},
+    }
+    after = {"pk": {"S": "request#r-1"}}
+    first = {
+        "pk": {"S": "request#r-1"},
+        "execution_id": {"S": "e-1"},
+        "claimed_at": {"S": NOW_ISO},
+    }
+    second = {"pk": {"S": "request#request#r-2"}, "execution_id": {"S": "e-2"}}
+    later = {"pk": {"S": "request#r-9"}}
+    stubber.add_response("scan", {"Items": [first], "LastEvaluatedKey": after}, scan)
+    # A page may hold no match at all and still not be the last.
+    stubber.add_response("scan", {"LastEvaluatedKey": later}, {**scan, "ExclusiveStartKey": after})
+    stubber.add_response("scan", {"Items": [second]}, {**scan, "ExclusiveStartKey": later})
+    assert ledger.claims() == [
+        {"request_id": "r-1", "execution_id": "e-1", "claimed_at": NOW_ISO},
+        {"request_id": "request#r-2", "execution_id": "e-2", "claimed_at": ""},
+    ]
