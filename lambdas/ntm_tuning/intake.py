@@ -30,9 +30,9 @@ def violations_of(error: ValidationError) -> list[Violation]:
     found = []
     for item in error.errors():
         path = list(item["loc"])
-        # A dict's key is wrong, not its value: pydantic ends the path with the key, then
-        # "[key]". Say so (a key the user named "[key]" is a key like any other).
-        if len(path) >= 2 and path[-1] == "[key]" and path[-2] == item.get("input"):
+        # A dict's key is wrong, not its value: pydantic ends the path with the dict's field,
+        # the key, then "[key]". Say so (a key the user named "[key]" is a key like another).
+        if len(path) >= 3 and path[-1] == "[key]" and path[-2] == item.get("input"):
             path.pop()
             item = {**item, "msg": f"the key: {item['msg']}"}
         # Users know the field, not the tag (a hyperparameter may be named like a tag).

@@ -228,6 +228,15 @@ def test_the_checks_before_any_data_name_each_field_and_rule() -> None:
             {"ranges": {"Continuous": {"type": "Integer", "min": "x", "max": 2}}},
             Violation("ranges.Continuous.min", "int_type", "Input should be a valid integer"),
         ),
+        # A range that is no object: its path ends at its name, with no tag after it.
+        (
+            {"ranges": {"learning_rate": 5}},
+            Violation(
+                "ranges.learning_rate",
+                "model_attributes_type",
+                "Input should be a valid dictionary or object to extract fields from",
+            ),
+        ),
     ],
 )
 def test_a_key_named_like_a_tag_or_a_key_marker_is_named_as_given(
