@@ -28,17 +28,17 @@ def _data_facts(
     except RequestRejected as rejected:
         return DataFacts(), rejected.violations
     wanted = request.resources.instance_count or settings.tuning.instance_count
-    train_objects = 1
-    for channel, location in locations.items():
-        if channel == "auxiliary":
-            continue
-        found = store.count_objects(location.bucket, location.key, up_to=max(wanted, 1))
-        if found == 0:
+    # The data channels (vocab.txt is checked below), each counted as far as sharding needs.
+    found = {
+        channel: store.count_objects(location.bucket, location.key, up_to=max(wanted, 1))
+        for channel, location in locations.items()
+        if channel != "auxiliary"
+    }
+    for channel, count in found.items():
+        if count == 0:
             violations.append(
-                Violation(f"data.{channel}", "exists", f"no data under {location.uri}")
+                Violation(f"data.{channel}", "exists", f"no data under {locations[channel].uri}")
             )
-        if channel == "train":
-            train_objects = found
     vocabulary_size = None
     if "auxiliary" in locations:
         vocabulary: S3Location = vocabulary_location(locations["auxiliary"])
@@ -47,7 +47,7 @@ def _data_facts(
             violations.append(
                 Violation("data.auxiliary", "exists", f"no vocabulary at {vocabulary.uri}")
             )
-    return DataFacts(vocabulary_size=vocabulary_size, train_objects=train_objects), violations
+    return DataFacts(vocabulary_size=vocabulary_size, train_objects=found["train"]), violations
 
 
 def plan_tuning(
