@@ -82,6 +82,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         [
             "tests/unit/test_topics.py",
             "tests/unit/test_coherence.py",
+            "tests/unit/test_training_logs.py",
+            "tests/unit/test_topic_report.py",
             "tests/handlers/test_summary_topics.py",
         ],
     ),
