@@ -1,4 +1,4 @@
-"""Settings for tests: a deployment in us-east-1 with fixed names."""
+"""Settings for tests: a deployment in us-east-1 with fixed names, and a request body for it."""
 
 from __future__ import annotations
 
@@ -41,3 +41,19 @@ def make_settings(**tuning: Any) -> Settings:
 def environment(**tuning: Any) -> dict[str, str]:
     """The environment the stack gives every handler, for these settings."""
     return make_settings(**tuning).environment()
+
+
+def example_request(**overrides: Any) -> dict[str, Any]:
+    """A valid data request on the deployment's data bucket; ``overrides`` replace its fields."""
+    body: dict[str, Any] = {
+        "name": "demo",
+        "data": {
+            "train": "datasets/demo/train/",
+            "validation": "datasets/demo/validation/",
+            "auxiliary": "datasets/demo/auxiliary/",
+        },
+        "hyperparameters": {"num_topics": 5},
+        "resource_limits": {"max_jobs": 4, "max_parallel_jobs": 2},
+    }
+    body.update(overrides)
+    return body

@@ -162,18 +162,3 @@ def handler_input(model: type[BaseModel], state: dict[str, Any], **given: Any) -
     if "request" in model.model_fields:
         taken["request"] = {name: state[name] for name in REQUEST_FIELDS}
     return dump(model.model_validate({**taken, **given}))
-
-
-def example_request(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": "demo",
-        "data": {
-            "train": "datasets/demo/train/",
-            "validation": "datasets/demo/validation/",
-            "auxiliary": "datasets/demo/auxiliary/",
-        },
-        "hyperparameters": {"num_topics": 5},
-        "resource_limits": {"max_jobs": 4, "max_parallel_jobs": 2},
-    }
-    body.update(overrides)
-    return body

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from ntm_tuning.handlers import publish_outcome, validate_request
 from ntm_tuning.ntm import HYPERPARAMETERS, Kind
 
-from tests.handlers.conftest import Aws, LambdaContext, example_request
+from tests.handlers.conftest import Aws, LambdaContext
+from tests.settings_factory import example_request
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:property"
 property_settings = settings(

@@ -39,8 +39,8 @@ from ntm_tuning.state import (
     dump,
 )
 
-from tests.handlers.conftest import Aws, Clients, LambdaContext, example_request, handler_input
-from tests.settings_factory import ARTIFACTS_BUCKET, LEDGER, REGION
+from tests.handlers.conftest import Aws, Clients, LambdaContext, handler_input
+from tests.settings_factory import ARTIFACTS_BUCKET, LEDGER, REGION, example_request
 
 SCHEMAS = __import__("pathlib").Path(__file__).resolve().parents[2] / "schemas"
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:run-1"

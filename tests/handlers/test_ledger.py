@@ -16,8 +16,8 @@ from ntm_tuning.errors import LedgerThrottled
 from ntm_tuning.handlers import validate_request
 from ntm_tuning.ledger import CAPACITY_KEY, Ledger
 
-from tests.handlers.conftest import Aws, LambdaContext, example_request
-from tests.settings_factory import LEDGER, REGION
+from tests.handlers.conftest import Aws, LambdaContext
+from tests.settings_factory import LEDGER, REGION, example_request
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:run-1"
 NOW = datetime(2026, 11, 27, 12, 30, 15, tzinfo=UTC)

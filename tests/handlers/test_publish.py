@@ -15,8 +15,8 @@ from ntm_tuning.events import TrainingJobCounters
 from ntm_tuning.handlers import publish_outcome, validate_request
 from ntm_tuning.state import JobStatus, StartResult, dump
 
-from tests.handlers.conftest import Aws, Clients, LambdaContext, example_request
-from tests.settings_factory import REGION
+from tests.handlers.conftest import Aws, Clients, LambdaContext
+from tests.settings_factory import REGION, example_request
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:run-1"

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from ntm_tuning.handlers import validate_request
 
-from tests.handlers.conftest import Aws, LambdaContext, example_request
+from tests.handlers.conftest import Aws, LambdaContext
+from tests.settings_factory import example_request
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:ntm:run-1"
 

@@ -22,6 +22,7 @@ from ntm_tuning.tags import REQUEST_ID_TAG
 from pydantic import ValidationError
 
 from tests.settings_factory import DATA_BUCKET, make_settings
+from tests.settings_factory import example_request as body
 from tests.unit.step_fakes import FakeJobs, FakeLedger, FakeStore
 
 NOW = datetime(2026, 11, 27, 12, 30, tzinfo=UTC)
@@ -44,21 +45,6 @@ def s3_delivery(key: str = KEY, bucket: str = DATA_BUCKET, **fields: Any) -> dic
 
 S3_ID = naming.request_id(naming.s3_identity(DATA_BUCKET, KEY, "v-7", "tag"))
 S3_ORIGIN = {"type": "s3", "bucket": DATA_BUCKET, "key": KEY, "version_id": "v-7", "etag": "tag"}
-
-
-def body(**overrides: Any) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "name": "demo",
-        "data": {
-            "train": "datasets/demo/train/",
-            "validation": "datasets/demo/validation/",
-            "auxiliary": "datasets/demo/auxiliary/",
-        },
-        "hyperparameters": {"num_topics": 5},
-        "resource_limits": {"max_jobs": 4, "max_parallel_jobs": 2},
-    }
-    request.update(overrides)
-    return request
 
 
 def store_with(request: Any = None, *, raw: bytes | None = None) -> FakeStore:
