@@ -69,6 +69,11 @@ class _Builder:
     def fail(self, field_name: str, rule: str, message: str) -> None:
         self.violations.append(Violation(field_name, rule, message))
 
+    def at_most(self, field_name: str, rule: str, value: int, cap: int) -> None:
+        """A value the deployment caps: over its cap, the field fails the rule."""
+        if value > cap:
+            self.fail(field_name, rule, f"must be at most {cap}")
+
     # -- resources -------------------------------------------------------------------
     def resources(self) -> dict[str, Any]:
         asked = self.request.resources
@@ -82,12 +87,9 @@ class _Builder:
                 + ", ".join(defaults.allowed_instance_types),
             )
         count = asked.instance_count or defaults.instance_count
-        if count > defaults.max_instance_count:
-            self.fail(
-                "resources.instance_count",
-                "max_instance_count",
-                f"must be at most {defaults.max_instance_count}",
-            )
+        self.at_most(
+            "resources.instance_count", "max_instance_count", count, defaults.max_instance_count
+        )
         if count > 1 and self.facts.train_objects < count:
             self.fail(
                 "resources.instance_count",
@@ -335,12 +337,12 @@ class _Builder:
         config["TrainingJobEarlyStoppingType"] = early_stopping
 
         max_parallel = limits.max_parallel_jobs or defaults.max_parallel_jobs
-        if max_parallel > defaults.max_parallel_jobs_cap:
-            self.fail(
-                "resource_limits.max_parallel_jobs",
-                "max_parallel_jobs_cap",
-                f"must be at most {defaults.max_parallel_jobs_cap}",
-            )
+        self.at_most(
+            "resource_limits.max_parallel_jobs",
+            "max_parallel_jobs_cap",
+            max_parallel,
+            defaults.max_parallel_jobs_cap,
+        )
         resource_limits: dict[str, Any] = {"MaxParallelTrainingJobs": max_parallel}
         if strategy == "Grid":
             combinations = math.prod(
@@ -363,12 +365,9 @@ class _Builder:
                 )
         else:
             max_jobs = limits.max_jobs or defaults.max_jobs
-            if max_jobs > defaults.max_jobs_cap:
-                self.fail(
-                    "resource_limits.max_jobs",
-                    "max_jobs_cap",
-                    f"must be at most {defaults.max_jobs_cap}",
-                )
+            self.at_most(
+                "resource_limits.max_jobs", "max_jobs_cap", max_jobs, defaults.max_jobs_cap
+            )
             resource_limits["MaxNumberOfTrainingJobs"] = max_jobs
         if max_parallel > max_jobs:
             self.fail(
