@@ -19,6 +19,17 @@ subtracts each unit's mean over the batch): every word would get the same mean l
 decoder could not tell frequent words from rare ones, and every posterior would get a mean
 log-variance of 0, as wide as the prior, whatever the document.
 
+Topics (``topic_word``): topic k is the word distribution the decoder gives a document of
+topic k alone, the same thing as an LDA topic, p(word | topic). With ``batch_norm`` that is the
+softmax of the normalised logits plus the learned shift, as the decoder computes it for every
+held-out document. SageMaker's NTM logs each topic's top words at the end of training
+("Topics from epoch:final", AWS's blog post on NTM's auxiliary vocabulary channel) but does not
+publish how it ranks them; AWS's example notebook plots the softmax of each column of the
+decoder's weights (``arg:projection_weight``), which leaves out the background bias and, with
+batch norm, the normalisation: under a batch norm a word's weights count only relative to their
+mean and spread over the documents, which the normalisation removes, so their raw values rank
+words by how far training happened to move them.
+
 Loss per document: the negative log-likelihood of its word counts under the decoder's
 distribution, plus the KL divergence of the encoder's Gaussian from the standard normal prior.
 """
@@ -130,8 +141,28 @@ class NeuralTopicModel(nn.Module):
         return reconstruction, kl
 
     def topic_word(self) -> torch.Tensor:
-        """K x V: each topic's distribution over words, without the background bias."""
-        return torch.softmax(self.decoder.weight.detach().T, dim=1)
+        """K x V: each topic's distribution over words, as the decoder defines it.
+
+        Row k is the word distribution the trained decoder gives a document made of topic k
+        alone (topic proportions ``e_k``), in evaluation mode: with ``batch_norm``, each word's
+        logit is normalised by the moving mean and variance, as for every held-out document,
+        before the learned shift is added. (The softmax of the decoder's weights alone is not
+        a distribution this decoder produces: a batch norm makes each word's weights
+        meaningful only up to their offset and scale, which it removes.) The model's mode and
+        its moving statistics are left as they were.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                pure = torch.eye(
+                    self.num_topics,
+                    device=self.decoder.weight.device,
+                    dtype=self.decoder.weight.dtype,
+                )
+                return self.word_log_probabilities(pure).exp()
+        finally:
+            self.train(was_training)
 
     def topic_proportions(self, counts: torch.Tensor) -> torch.Tensor:
         mean, _ = self.encode(counts)
