@@ -19,11 +19,12 @@ Two failures the loss alone does not reveal, detected here and reported as warni
   average, more than half of each topic's top words are common.
 - ``posterior_collapsed``: the encoder ignores the document, so every document is decoded from
   the same topic mixture and the topic-word weights are whatever the decoder's initialisation
-  left them: their top words are noise. Measured by active units (Burda, Grosse and
-  Salakhutdinov, "Importance Weighted Autoencoders", 2016): a latent dimension is active when
-  the variance over documents of its posterior mean exceeds ``ACTIVE_UNIT_VARIANCE``; the
-  posterior has collapsed when no dimension is active. (A KL divergence of about 0 is one way
-  to get there; a posterior that is the same for every document but not the prior is another.)
+  left them: the topics' top words are noise, or the background's frequent words. Measured
+  by active units (Burda, Grosse and Salakhutdinov, "Importance Weighted Autoencoders", 2016):
+  a latent dimension is active when the variance over documents of its posterior mean
+  exceeds ``ACTIVE_UNIT_VARIANCE``; the posterior has collapsed when no dimension is active.
+  (A KL divergence of about 0 is one way to get there; a posterior that is the same for every
+  document but not the prior is another.)
 - ``barely_trained``: the validation loss never improved after the first epoch, so early
   stopping kept the first epoch's weights, one epoch from the initialisation: the topics' top
   words are noise. (With ``batch_norm`` the posterior means are normalised, so such a model
