@@ -304,29 +304,31 @@ def test_a_topic_is_the_decoders_word_distribution_for_that_topic_alone() -> Non
     """Topic k is what the decoder gives a document of topic k alone: with batch norm, each
     word's logit normalised by its moving statistics, then shifted by the bias; calling it
     neither changes the model's mode nor its moving statistics."""
-    model = NeuralTopicModel(5, 3, (4,), "tanh", batch_norm=True)
     weights = torch.tensor(
         [[6.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 0.5], [0.5, 0.5, 0.5]]
     )
+    bias = torch.tensor([0.0, -1.0, 0.3, 0.0, 2.0])
+    moving_mean = torch.tensor([2.0, 0.3, 0.7, 0.2, 0.5])
+    # With BATCH_NORM_EPSILON (1e-3) added, standard deviations of 10, 0.1, sqrt(2), 0.5, 1.
+    moving_var = torch.tensor([99.999, 0.009, 1.999, 0.249, 0.999])
+    model = NeuralTopicModel(5, 3, (4,), "tanh", batch_norm=True)
     with torch.no_grad():
         model.decoder.weight.copy_(weights)
-        model.decoder.bias.copy_(torch.tensor([0.0, -1.0, 0.3, 0.0, 2.0]))
-        model.decoder_norm.running_mean.copy_(torch.tensor([2.0, 0.3, 0.7, 0.2, 0.5]))
-        model.decoder_norm.running_var.copy_(torch.tensor([99.999, 0.009, 1.999, 0.249, 0.999]))
+        model.decoder.bias.copy_(bias)
+        model.decoder_norm.running_mean.copy_(moving_mean)
+        model.decoder_norm.running_var.copy_(moving_var)
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     topics = model.topic_word()
     assert model.training
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
-    # The logits the decoder computes for e_k: (w - moving mean) / sqrt(moving var + eps) + bias
-    spread = torch.tensor([10.0, 0.1, 1.414213, 0.5, 1.0])
-    centred = (weights - torch.tensor([2.0, 0.3, 0.7, 0.2, 0.5])[:, None]) / spread[:, None]
-    logits = centred + torch.tensor([0.0, -1.0, 0.3, 0.0, 2.0])[:, None]
+    spread = torch.tensor([10.0, 0.1, 2.0**0.5, 0.5, 1.0])
+    logits = (weights - moving_mean[:, None]) / spread[:, None] + bias[:, None]
     assert torch.allclose(topics, torch.softmax(logits.T, dim=1), atol=1e-5)
     assert torch.allclose(topics.sum(dim=1), torch.ones(3))
     # Topic 0's largest weight (word 0) barely moves a word that varies this much; word 1 does.
     assert top_word_ids(topics.numpy(), 1)[:, 0].tolist() == [1, 2, 4]
-    assert top_word_ids(model.decoder.weight.detach().T.numpy(), 1)[0, 0] == 0
+    assert top_word_ids(weights.T.numpy(), 1)[0, 0] == 0
     model.eval()
     model.topic_word()
     assert not model.training
@@ -334,8 +336,8 @@ def test_a_topic_is_the_decoders_word_distribution_for_that_topic_alone() -> Non
     plain = NeuralTopicModel(5, 3, (4,), "tanh", batch_norm=False)
     with torch.no_grad():
         plain.decoder.weight.copy_(weights)
-        plain.decoder.bias.copy_(torch.tensor([0.0, -1.0, 0.3, 0.0, 2.0]))
-    expected = torch.softmax((weights + torch.tensor([0.0, -1.0, 0.3, 0.0, 2.0])[:, None]).T, 1)
+        plain.decoder.bias.copy_(bias)
+    expected = torch.softmax((weights + bias[:, None]).T, dim=1)
     assert torch.allclose(plain.topic_word(), expected, atol=1e-6)
 
 
