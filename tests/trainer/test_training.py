@@ -312,11 +312,14 @@ def test_a_topic_is_the_decoders_word_distribution_for_that_topic_alone() -> Non
     # With BATCH_NORM_EPSILON (1e-3) added, standard deviations of 10, 0.1, sqrt(2), 0.5, 1.
     moving_var = torch.tensor([99.999, 0.009, 1.999, 0.249, 0.999])
     model = NeuralTopicModel(5, 3, (4,), "tanh", batch_norm=True)
+    norm = model.decoder_norm
+    assert isinstance(norm, nn.BatchNorm1d)
+    assert norm.running_mean is not None and norm.running_var is not None
     with torch.no_grad():
         model.decoder.weight.copy_(weights)
         model.decoder.bias.copy_(bias)
-        model.decoder_norm.running_mean.copy_(moving_mean)
-        model.decoder_norm.running_var.copy_(moving_var)
+        norm.running_mean.copy_(moving_mean)
+        norm.running_var.copy_(moving_var)
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     topics = model.topic_word()
