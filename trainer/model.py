@@ -146,10 +146,8 @@ class NeuralTopicModel(nn.Module):
         Row k is the word distribution the trained decoder gives a document made of topic k
         alone (topic proportions ``e_k``), in evaluation mode: with ``batch_norm``, each word's
         logit is normalised by the moving mean and variance, as for every held-out document,
-        before the learned shift is added. (The softmax of the decoder's weights alone is not
-        a distribution this decoder produces: a batch norm makes each word's weights
-        meaningful only up to their offset and scale, which it removes.) The model's mode and
-        its moving statistics are left as they were.
+        before the learned shift is added (why not the weights alone: the module's docstring).
+        The model's mode and its moving statistics are left as they were.
         """
         was_training = self.training
         self.eval()
